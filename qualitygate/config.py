@@ -1,0 +1,343 @@
+"""The one typed settings model, its layers, and the effective config's version hash.
+
+Every default lives in ``config/default.yaml``; this module only declares types and
+constraints, so there is no second place where a default is written. It must not
+import Celery, Redis, torch or the adapters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cached_property
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from qualitygate.errors import ConfigError
+
+CONFIG_ENV_VAR = "QUALITYGATE_CONFIG"
+LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
+Decision = Literal["approve", "review", "reject"]
+Level = Literal["excellent", "good", "fair", "poor"]
+
+
+def default_config_path() -> Path:
+    """The packaged defaults in a wheel, else ``config/default.yaml`` of a source checkout."""
+    packaged = resources.files("qualitygate").joinpath("default.yaml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "config" / "default.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSettings(_Section):
+    name: str = Field(min_length=1)
+    revision: str = Field(min_length=1)
+    device: str = Field(pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"]
+    max_length: int = Field(ge=32, le=131072)
+    max_prompt_tokens: int = Field(ge=1)
+    batch_tokens: int = Field(ge=32)
+
+    @model_validator(mode="after")
+    def _budget_fits_one_item(self) -> ModelSettings:
+        if self.batch_tokens < self.max_length:
+            raise ValueError(
+                f"batch_tokens ({self.batch_tokens}) must be at least max_length "
+                f"({self.max_length}), or the longest item fits no batch"
+            )
+        if self.max_prompt_tokens >= self.max_length // 2:
+            raise ValueError("max_prompt_tokens must be under half of max_length")
+        return self
+
+
+class LogisticCalibration(_Section):
+    """score = 1 / (1 + exp(-(raw - center) / scale))."""
+
+    method: Literal["logistic"]
+    center: float
+    scale: PositiveFloat
+
+
+class TableCalibration(_Section):
+    """Piecewise-linear through (raw, score) points; flat beyond the ends."""
+
+    method: Literal["table"]
+    points: list[tuple[float, float]] = Field(min_length=2)
+
+    @field_validator("points")
+    @classmethod
+    def _monotone_and_bounded(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for (x0, y0), (x1, y1) in pairwise(points):
+            if not x1 > x0:
+                raise ValueError("raw values must strictly increase")
+            if y1 < y0:
+                raise ValueError("scores must not decrease")
+        if any(not 0.0 <= y <= 1.0 for _, y in points):
+            raise ValueError("scores must lie in [0, 1]")
+        return points
+
+
+Calibration = Annotated[LogisticCalibration | TableCalibration, Field(discriminator="method")]
+
+
+class LanguageSettings(_Section):
+    """One language's options; a field left out is taken from the ``default`` entry."""
+
+    calibration: Calibration | None = None
+    max_repeat: PositiveInt | None = None
+    traditional_to_simplified: bool | None = None
+
+
+class LevelThresholds(_Section):
+    excellent: float = Field(ge=0.0, le=1.0)
+    good: float = Field(ge=0.0, le=1.0)
+    fair: float = Field(ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _descending(self) -> LevelThresholds:
+        if not self.excellent > self.good > self.fair:
+            raise ValueError(
+                "thresholds must descend: excellent > good > fair "
+                f"(got {self.excellent}, {self.good}, {self.fair})"
+            )
+        return self
+
+
+class DecisionPolicy(_Section):
+    by_level: dict[Level, Decision]
+    escalate_on_rules: bool
+
+    @field_validator("by_level")
+    @classmethod
+    def _every_level(cls, by_level: dict[str, str]) -> dict[str, str]:
+        missing = [level for level in LEVELS if level not in by_level]
+        if missing:
+            raise ValueError(f"missing a decision for level(s) {', '.join(missing)}")
+        return by_level
+
+
+LocalizedTexts = dict[str, list[str]]
+
+
+class RecommendationSettings(_Section):
+    fallback_language: str = Field(min_length=2)
+    levels: dict[Level, LocalizedTexts]
+
+    @model_validator(mode="after")
+    def _fallback_everywhere(self) -> RecommendationSettings:
+        for level in LEVELS:
+            texts = self.levels.get(level, {})
+            if self.fallback_language not in texts:
+                raise ValueError(
+                    f"levels.{level} has no '{self.fallback_language}' text "
+                    "(the fallback_language must cover every level)"
+                )
+        return self
+
+
+class Limits(_Section):
+    max_text_chars: PositiveInt
+    max_title_chars: PositiveInt
+    max_prompt_chars: PositiveInt
+    max_metadata_bytes: PositiveInt
+    max_items_per_request: PositiveInt
+
+
+class RedisSettings(_Section):
+    url: str = Field(pattern=r"^(redis|rediss|unix)://")
+
+
+class WorkerSettings(_Section):
+    queue: str = Field(min_length=1)
+    batch_size: PositiveInt
+    flush_ms: PositiveInt
+    visibility_timeout_s: PositiveInt
+    max_retries: int = Field(ge=0, le=100)
+    retry_backoff_s: PositiveFloat
+    soft_time_limit_s: PositiveInt
+    time_limit_s: PositiveInt
+    metrics_port: int = Field(ge=0, le=65535)
+    log_format: Literal["text", "json"]
+    log_content: bool
+
+    @model_validator(mode="after")
+    def _limits_order(self) -> WorkerSettings:
+        if self.soft_time_limit_s >= self.time_limit_s:
+            raise ValueError("soft_time_limit_s must be below time_limit_s")
+        # A message still buffered or running past the visibility timeout is delivered again.
+        if self.visibility_timeout_s <= self.time_limit_s + self.flush_ms / 1000:
+            raise ValueError(
+                "visibility_timeout_s must exceed time_limit_s plus flush_ms, or Redis "
+                "redelivers batches that are still being graded"
+            )
+        return self
+
+
+class StreamSettings(_Section):
+    results: str = Field(min_length=1)
+    dead: str = Field(min_length=1)
+    result_key_prefix: str = Field(min_length=1)
+    maxlen: PositiveInt
+    result_ttl_s: PositiveInt
+
+
+# Sections that change what a grade means; their hash is a result's config_version.
+_GRADING_SECTIONS = ("model", "prompts", "levels", "decisions", "languages", "recommendations")
+
+
+class Settings(BaseSettings):
+    """The effective configuration: defaults file, then a user file, then QG_ variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QG_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    model: ModelSettings
+    prompts: dict[str, str]
+    levels: LevelThresholds
+    decisions: DecisionPolicy
+    languages: dict[str, LanguageSettings]
+    recommendations: RecommendationSettings
+    limits: Limits
+    redis: RedisSettings
+    worker: WorkerSettings
+    streams: StreamSettings
+
+    @field_validator("prompts")
+    @classmethod
+    def _prompts_have_default(cls, prompts: dict[str, str]) -> dict[str, str]:
+        if "default" not in prompts:
+            raise ValueError("needs a 'default' prompt for content types without their own")
+        if any(not text.strip() for text in prompts.values()):
+            raise ValueError("a prompt must not be empty")
+        return prompts
+
+    @field_validator("languages")
+    @classmethod
+    def _default_language_complete(
+        cls, languages: dict[str, LanguageSettings]
+    ) -> dict[str, LanguageSettings]:
+        default = languages.get("default")
+        if default is None or default.calibration is None:
+            raise ValueError("needs a 'default' entry with a calibration")
+        return languages
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files: list[Path] = [default_config_path()]
+        user_file = os.environ.get(CONFIG_ENV_VAR)
+        if user_file:
+            files.append(Path(user_file))
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=files, deep_merge=True)
+        return (init_settings, env_settings, yaml_source)
+
+    def language(self, code: str) -> LanguageSettings:
+        """A language's options with what it leaves out filled from ``default``."""
+        default = self.languages["default"]
+        own = self.languages.get(code)
+        if own is None:
+            return default
+        merged = default.model_dump() | own.model_dump(exclude_none=True)
+        return LanguageSettings.model_validate(merged)
+
+    def prompt_for(self, content_type: str) -> str:
+        return self.prompts.get(content_type, self.prompts["default"])
+
+    def public_dump(self) -> dict[str, Any]:
+        """The effective config as plain data, with secrets masked."""
+        data = self.model_dump(mode="json")
+        data["redis"]["url"] = mask_url(self.redis.url)
+        return data
+
+    @cached_property
+    def version(self) -> str:
+        """A short hash of the sections that change grades, echoed in every result."""
+        data = self.model_dump(mode="json", include=set(_GRADING_SECTIONS))
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def mask_url(url: str) -> str:
+    """Replace a URL's password with ``***`` so it can be printed or logged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{user}:***@{host}{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the effective settings; a bad file or value raises ConfigError naming the field."""
+    previous = os.environ.get(CONFIG_ENV_VAR)
+    try:
+        if config_file is not None:
+            path = Path(config_file)
+            if not path.is_file():
+                raise ConfigError(f"config file {path} does not exist")
+            os.environ[CONFIG_ENV_VAR] = str(path)
+        elif previous and not Path(previous).is_file():
+            raise ConfigError(f"{CONFIG_ENV_VAR}={previous} does not exist")
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, prefix="config")) from None
+    finally:
+        if config_file is not None:
+            if previous is None:
+                os.environ.pop(CONFIG_ENV_VAR, None)
+            else:
+                os.environ[CONFIG_ENV_VAR] = previous
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem: the dotted field path, then pydantic's reason."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
+        field = f"{prefix}.{location}" if prefix and location else (location or prefix)
+        reason = error["msg"]
+        if error["type"] == "extra_forbidden":
+            reason = "unknown key"
+        lines.append(f"{field}: {reason}" if field else reason)
+    return "; ".join(lines)
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in {"logistic", "table"}

@@ -1,0 +1,236 @@
+"""``QualityGate``: one item's way from CMS content to a ``GradeResult``, in process.
+
+extract -> detect -> preprocess -> rules -> score -> calibrate -> grade. Every step but
+scoring is a pure function of the item and the config; scoring goes through the ``Scorer``
+protocol, so tests can hand in a plain double. A bad item becomes an error result in its
+place; it never stops the batch. No Celery and no Redis here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from adapters.base import Adapter
+from adapters.registry import adapter_class_for
+from qualitygate.calibration import build_calibrator
+from qualitygate.config import Settings
+from qualitygate.errors import (
+    EmptyContentError,
+    InvalidItemError,
+    QualityGateError,
+    ScoringError,
+)
+from qualitygate.extract import extract_text
+from qualitygate.grading import decide, level_for, recommend
+from qualitygate.language import LanguageGuess, detect_language
+from qualitygate.schemas import ContentItem, Flag, GradeResult, item_id_of, validate_item
+from qualitygate.scoring import Scorer, load_scorer
+
+Detector = Callable[[str, "str | None"], LanguageGuess]
+
+
+class RuleChecker(Protocol):
+    """Moderation rules over normalised text: one flag per hit."""
+
+    def check(self, text: str, language: str) -> list[Flag]: ...
+
+    def advice(self, flags: Sequence[Flag], language: str) -> list[str]: ...
+
+
+@dataclass
+class PreparedItem:
+    """An item made ready for the model: everything but its score."""
+
+    item: ContentItem
+    text: str
+    language: LanguageGuess
+    adapter: Adapter
+    prompt: str
+    flags: list[Flag]
+    content_sha256: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def content_sha256(item: ContentItem) -> str:
+    """Hash of what was submitted, so the CMS can match a result to a revision."""
+    return hashlib.sha256(item.text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+class QualityGate:
+    """Grades CMS content with a reward model, per-language adapters and config."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        scorer: Scorer,
+        detector: Detector = detect_language,
+        rules: RuleChecker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.scorer = scorer
+        self._detect = detector
+        self._rules = rules
+        self._adapters: dict[str, Adapter] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:
+        """Load the model named in settings (once) unless a scorer is handed in."""
+        return cls(settings, scorer if scorer is not None else load_scorer(settings.model))
+
+    def adapter_for(self, language: str) -> Adapter:
+        """The language's adapter, built once from its config entry and calibrator."""
+        adapter = self._adapters.get(language)
+        if adapter is None:
+            options = self.settings.language(language)
+            calibrator = build_calibrator(options.calibration)  # type: ignore[arg-type]
+            adapter_class = adapter_class_for(language)
+            adapter = adapter_class(calibrator, options.model_dump(exclude={"calibration"}))
+            self._adapters[language] = adapter
+        return adapter
+
+    def prepare(self, raw: ContentItem | Mapping[str, Any]) -> PreparedItem:
+        """Validate, extract, detect, preprocess and check rules; raises QualityGateError."""
+        started = time.perf_counter()
+        item = validate_item(raw, self.settings.limits)
+        text = extract_text(item.text, item.format)
+        guess = self._detect(text, item.language)
+        adapter = self.adapter_for(guess.code)
+        normalised = adapter.preprocess(text)
+        if not normalised:
+            raise EmptyContentError("text: nothing left to grade after extraction and cleanup")
+        flags = self._rules.check(normalised, guess.code) if self._rules else []
+        prompt = item.prompt or self.settings.prompt_for(item.content_type)
+        return PreparedItem(
+            item=item,
+            text=normalised,
+            language=guess,
+            adapter=adapter,
+            prompt=prompt,
+            flags=flags,
+            content_sha256=content_sha256(item),
+            timings_ms={"prepare": _ms(started)},
+        )
+
+    def finish(self, prepared: PreparedItem, raw_reward: float) -> GradeResult:
+        """Calibrate, grade and recommend for one scored item."""
+        score = prepared.adapter.calibrate(raw_reward)
+        level = level_for(score, self.settings.levels)
+        code = prepared.language.code
+        advice = self._rules.advice(prepared.flags, code) if self._rules else []
+        return GradeResult(
+            id=prepared.item.id,
+            status="graded",
+            language=code,
+            language_confidence=round(prepared.language.confidence, 4),
+            language_method=prepared.language.method,
+            raw_reward=raw_reward,
+            score=score,
+            level=level,
+            decision=decide(level, prepared.flags, self.settings.decisions),
+            recommendations=recommend(level, code, self.settings.recommendations, advice),
+            flags=prepared.flags,
+            content_sha256=prepared.content_sha256,
+            model=self.scorer.info,
+            config_version=self.settings.version,
+            timings_ms=prepared.timings_ms,
+            metadata=prepared.item.metadata,
+        )
+
+    def error_result(self, raw: Any, error: QualityGateError) -> GradeResult:
+        metadata = raw.metadata if isinstance(raw, ContentItem) else None
+        if isinstance(raw, Mapping) and isinstance(raw.get("metadata"), dict):
+            metadata = raw["metadata"]
+        return GradeResult.failure(item_id_of(raw), error, self.settings.version, metadata)
+
+    def grade(
+        self,
+        items: Sequence[ContentItem | Mapping[str, Any]],
+        on_scoring_error: Literal["result", "raise"] = "result",
+    ) -> list[GradeResult]:
+        """One result per item, in order; bad items come back as error results.
+
+        A model failure (not bad input) becomes error results by default; a worker that
+        retries passes ``on_scoring_error="raise"`` to see the ScoringError instead.
+        """
+        limit = self.settings.limits.max_items_per_request
+        if len(items) > limit:
+            raise InvalidItemError(
+                f"items: {len(items)} in one request, over the limit of {limit} "
+                "(limits.max_items_per_request)"
+            )
+        results: list[GradeResult | None] = [None] * len(items)
+        prepared: list[tuple[int, PreparedItem]] = []
+        for index, raw in enumerate(items):
+            try:
+                prepared.append((index, self.prepare(raw)))
+            except QualityGateError as error:
+                results[index] = self.error_result(raw, error)
+        if prepared:
+            try:
+                scored = self._score([p for _, p in prepared])
+            except ScoringError as error:
+                if on_scoring_error == "raise":
+                    raise
+                for index, _ in prepared:
+                    results[index] = self.error_result(items[index], error)
+            else:
+                for (index, _), result in zip(prepared, scored, strict=True):
+                    results[index] = result
+        return [result for result in results if result is not None]
+
+    def _score(self, prepared: Sequence[PreparedItem]) -> list[GradeResult]:
+        started = time.perf_counter()
+        rewards = self.scorer.score([(p.prompt, p.text) for p in prepared])
+        if len(rewards) != len(prepared):
+            raise ScoringError(f"the scorer returned {len(rewards)} scores for {len(prepared)}")
+        score_ms = _ms(started) / len(prepared)
+        results = []
+        for item, reward in zip(prepared, rewards, strict=True):
+            item.timings_ms["score"] = round(score_ms, 3)
+            finished = time.perf_counter()
+            result = self.finish(item, float(reward))
+            result.timings_ms["finish"] = _ms(finished)
+            results.append(result)
+        return results
+
+    def rank(
+        self,
+        prompt: str,
+        candidates: Iterable[str],
+        top_k: int | None = None,
+        return_documents: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Candidates best first, like sentence-transformers' ``CrossEncoder.rank``.
+
+        Each entry has ``corpus_id`` (the candidate's index) and ``score`` (calibrated,
+        so candidates in different languages compare), plus ``raw_reward`` and
+        ``language``; ``text`` too when ``return_documents`` is true.
+        """
+        documents = list(candidates)
+        items = [
+            ContentItem(id=str(i), text=text, prompt=prompt) for i, text in enumerate(documents)
+        ]
+        results = self.grade(items)
+        ranked = []
+        for index, result in enumerate(results):
+            if result.status != "graded":
+                continue
+            entry: dict[str, Any] = {
+                "corpus_id": index,
+                "score": result.score,
+                "raw_reward": result.raw_reward,
+                "language": result.language,
+            }
+            if return_documents:
+                entry["text"] = documents[index]
+            ranked.append(entry)
+        ranked.sort(key=lambda entry: (entry["score"], entry["raw_reward"]), reverse=True)
+        return ranked[:top_k] if top_k is not None else ranked

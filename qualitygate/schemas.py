@@ -1,0 +1,169 @@
+"""The messages that cross the CMS boundary: ``ContentItem`` in, ``GradeResult`` out.
+
+Both reject unknown fields, so a typo in the CMS shows up as an error, not as a silently
+ignored option. Size limits come from config through the validation context, because the
+same schema serves operators with different limits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+
+from qualitygate.config import Decision, Level, Limits, format_validation_error
+from qualitygate.errors import InvalidItemError, QualityGateError
+
+ContentFormat = Literal["plain", "html", "markdown"]
+RuleAction = Literal["flag", "review", "reject"]
+Severity = Literal["low", "medium", "high"]
+
+_BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+
+
+class ContentItem(BaseModel):
+    """One piece of CMS content to grade."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: str = Field(min_length=1, max_length=256)
+    text: str
+    format: ContentFormat = "plain"
+    content_type: str = Field(default="post", min_length=1, max_length=64)
+    title: str | None = None
+    prompt: str | None = None
+    language: str | None = Field(default=None, pattern=_BCP47, max_length=35)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _within_limits(self, info: ValidationInfo) -> ContentItem:
+        limits = (info.context or {}).get("limits")
+        if isinstance(limits, Limits):
+            check_limits(self, limits)
+        return self
+
+
+def check_limits(item: ContentItem, limits: Limits) -> None:
+    """Raise ValueError naming the first field over its configured limit."""
+    sized = (
+        ("text", item.text, limits.max_text_chars, "max_text_chars"),
+        ("title", item.title, limits.max_title_chars, "max_title_chars"),
+        ("prompt", item.prompt, limits.max_prompt_chars, "max_prompt_chars"),
+    )
+    for field, value, limit, setting in sized:
+        if value is not None and len(value) > limit:
+            raise ValueError(
+                f"{field}: {len(value)} characters, over the limit of {limit} (limits.{setting})"
+            )
+    metadata_bytes = len(json.dumps(item.metadata, ensure_ascii=False).encode("utf-8"))
+    if metadata_bytes > limits.max_metadata_bytes:
+        raise ValueError(
+            f"metadata: {metadata_bytes} bytes as JSON, over the limit of "
+            f"{limits.max_metadata_bytes} (limits.max_metadata_bytes)"
+        )
+
+
+def validate_item(data: Any, limits: Limits) -> ContentItem:
+    """A ContentItem from a mapping or an item, within limits, or InvalidItemError."""
+    if isinstance(data, ContentItem):
+        try:
+            check_limits(data, limits)
+        except ValueError as exc:
+            raise InvalidItemError(str(exc)) from None
+        return data
+    if not isinstance(data, Mapping):
+        raise InvalidItemError(f"item: expected a JSON object, got {type(data).__name__}")
+    try:
+        return ContentItem.model_validate(data, context={"limits": limits})
+    except ValidationError as exc:
+        raise InvalidItemError(_item_error_message(exc)) from None
+
+
+def _item_error_message(exc: ValidationError) -> str:
+    # A limit breach already names its field; drop pydantic's "Value error, " wrapper.
+    return format_validation_error(exc).replace("Value error, ", "")
+
+
+def item_id_of(data: Any) -> str:
+    """The id to report for an item that may not even validate, so its error can be matched."""
+    if isinstance(data, ContentItem):
+        return data.id
+    if isinstance(data, Mapping):
+        raw = data.get("id")
+        if isinstance(raw, str | int) and not isinstance(raw, bool):
+            return str(raw)[:256]
+    return ""
+
+
+class Flag(BaseModel):
+    """One rule hit: which rule, how bad, what it asks for, and where in the normalised text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule_id: str
+    category: str
+    severity: Severity
+    action: RuleAction
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    detail: str | None = None
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    revision: str
+    test_model: bool = Field(
+        default=False, description="True for a random test model: its scores mean nothing."
+    )
+
+
+class ErrorInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    message: str
+
+
+class GradeResult(BaseModel):
+    """What the CMS gets back for one item: a grade, or an error that says why not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    status: Literal["graded", "error"]
+    language: str | None = None
+    language_confidence: float | None = None
+    language_method: str | None = None
+    raw_reward: float | None = None
+    score: float | None = None
+    level: Level | None = None
+    decision: Decision | None = None
+    recommendations: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    content_sha256: str | None = None
+    model: ModelInfo | None = None
+    config_version: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    error: ErrorInfo | None = None
+    cached: bool = False
+
+    @classmethod
+    def failure(
+        cls,
+        item_id: str,
+        error: QualityGateError,
+        config_version: str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> GradeResult:
+        return cls(
+            id=item_id,
+            status="error",
+            config_version=config_version,
+            metadata=dict(metadata or {}),
+            error=ErrorInfo(code=error.code, message=error.message),
+        )

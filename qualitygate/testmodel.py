@@ -1,0 +1,90 @@
+"""Builds the tiny random reward model that tests, CI and demos run on.
+
+Its scores mean nothing, but every code path is the real one: a
+``Qwen3ForSequenceClassification`` checkpoint on disk, a byte-level BPE tokenizer trained
+from the multilingual sample shipped in ``qualitygate/data``, a distinct pad token and a
+Qwen-style chat template, all loaded back through ``from_pretrained``. The config carries a
+marker so every place that shows its scores can say it is a test model.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForSequenceClassification
+
+from qualitygate.scoring import TEST_MODEL_MARKER
+
+PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
+QWEN_STYLE_CHAT_TEMPLATE = (
+    "{%- for message in messages -%}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
+)
+
+
+def _sample_text() -> list[str]:
+    sample = resources.files("qualitygate").joinpath("data/tokenizer_sample.txt")
+    return sample.read_text(encoding="utf-8").splitlines()
+
+
+def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
+    """A byte-level BPE: any Unicode text encodes, so no input is ever out of vocabulary."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[PAD, IM_START, IM_END],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(_sample_text(), trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        pad_token=PAD,
+        eos_token=IM_END,
+        chat_template=QWEN_STYLE_CHAT_TEMPLATE,
+        model_max_length=32768,
+    )
+
+
+def build_model(
+    vocab_size: int, pad_token_id: int, seed: int = 0
+) -> Qwen3ForSequenceClassification:
+    torch.manual_seed(seed)
+    config = Qwen3Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=32768,
+        num_labels=1,
+        pad_token_id=pad_token_id,
+        tie_word_embeddings=False,
+    )
+    setattr(config, TEST_MODEL_MARKER, True)
+    model = Qwen3ForSequenceClassification(config)
+    # A wider score head spreads the random rewards over a few units, like a real
+    # reward model's logits, so demos show more than one level.
+    with torch.no_grad():
+        model.score.weight.normal_(0.0, 1.0, generator=torch.Generator().manual_seed(seed))
+    return model.eval()
+
+
+def make_test_model(directory: str | Path, seed: int = 0) -> Path:
+    """Write the tiny model and tokenizer to ``directory``; returns the path."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer()
+    model = build_model(len(tokenizer), tokenizer.pad_token_id, seed=seed)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
