@@ -208,3 +208,109 @@ def make_test_model_command(
 
     path = make_test_model(directory, seed=seed)
     typer.echo(f"wrote a random test model to {path} ({TEST_MODEL_NOTICE})")
+
+
+@app.command()
+def submit(
+    source: Annotated[str, typer.Argument(help="A JSONL file of ContentItems, or - for stdin.")],
+    config: ConfigOption = None,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate/--no-validate",
+            help="Check every item first and send nothing if one is bad; without it, bad "
+            "items come back as error results.",
+        ),
+    ] = True,
+) -> None:
+    """Enqueue items for the workers; prints one JSON line per item with its task id."""
+    from qualitygate.client import QualityGateClient
+
+    settings = settings_or_exit(config)
+    if source != "-" and not Path(source).is_file():
+        raise fail(f"input file {source} does not exist")
+    with sys.stdin if source == "-" else open(source, encoding="utf-8") as stream:
+        lines = list(read_jsonl(stream))
+    for number, value in lines:
+        if isinstance(value, Exception):
+            raise fail(f"line {number}: not valid JSON ({value.msg})")
+    with QualityGateClient(settings=settings) as client:
+        try:
+            task_ids = client.submit([value for _, value in lines], validate=validate)
+        except InvalidItemError as exc:
+            raise fail(exc.message) from None
+    for (number, value), task_id in zip(lines, task_ids, strict=True):
+        item_id = value.get("id") if isinstance(value, dict) else None
+        typer.echo(json.dumps({"line": number, "id": item_id, "task_id": task_id}))
+    stderr.print(f"submitted {len(task_ids)} items to queue {settings.worker.queue}")
+
+
+@app.command()
+def results(
+    group: Annotated[str, typer.Option(help="Consumer group (one per consuming system).")] = "cms",
+    consumer: Annotated[str, typer.Option(help="This consumer's name within the group.")] = "cli",
+    count: Annotated[int, typer.Option(min=1, help="Most entries per read.")] = 100,
+    block_ms: Annotated[int, typer.Option(min=0, help="How long one read waits.")] = 1000,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep reading until Ctrl-C.")] = False,
+    ack: Annotated[bool, typer.Option("--ack", help="Acknowledge what was printed.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print graded results from the stream as JSON lines, read with a consumer group."""
+    from qualitygate.client import QualityGateClient
+
+    settings = settings_or_exit(config)
+    with QualityGateClient(settings=settings) as client:
+        try:
+            while True:
+                entries = client.results(group, consumer, count=count, block_ms=block_ms)
+                for entry in entries:
+                    typer.echo(entry.result.model_dump_json())
+                if ack and entries:
+                    client.ack([entry.entry_id for entry in entries], group=group)
+                if not follow and len(entries) < count:
+                    break
+        except KeyboardInterrupt:
+            pass
+
+
+class Pool(str, Enum):
+    prefork = "prefork"
+    solo = "solo"
+    threads = "threads"
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    pool: Annotated[
+        Pool, typer.Option(help="prefork (one process per GPU; time limits work) or solo.")
+    ] = Pool.prefork,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Pool processes; 1 per GPU, each loads the model.")
+    ] = 1,
+    loglevel: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    hostname: Annotated[str | None, typer.Option(help="Worker node name (-n).")] = None,
+) -> None:
+    """Start a Celery worker on the configured queue with the project's settings."""
+    import os
+
+    from qualitygate.config import CONFIG_ENV_VAR
+
+    if config is not None:
+        os.environ[CONFIG_ENV_VAR] = str(config)
+    settings = settings_or_exit(config)
+    from workers.app import app as celery_app
+
+    argv = [
+        "worker",
+        f"--pool={pool.value}",
+        f"--concurrency={concurrency}",
+        f"--loglevel={loglevel}",
+        f"--queues={settings.worker.queue}",
+        "--task-events",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    celery_app.worker_main(argv)

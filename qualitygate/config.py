@@ -184,6 +184,10 @@ class WorkerSettings(_Section):
     metrics_port: int = Field(ge=0, le=65535)
     log_format: Literal["text", "json"]
     log_content: bool
+    prefetch_batches: PositiveInt
+    unacked_restore_interval_s: PositiveInt
+    process_start_timeout_s: PositiveInt
+    cache_ttl_s: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _limits_order(self) -> WorkerSettings:
@@ -204,6 +208,8 @@ class StreamSettings(_Section):
     result_key_prefix: str = Field(min_length=1)
     maxlen: PositiveInt
     result_ttl_s: PositiveInt
+    state_key_prefix: str = Field(min_length=1)
+    reclaim_idle_ms: PositiveInt
 
 
 # Sections that change what a grade means; their hash is a result's config_version.

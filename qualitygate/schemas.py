@@ -150,7 +150,16 @@ class GradeResult(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     error: ErrorInfo | None = None
-    cached: bool = False
+    cached: bool = Field(
+        default=False, description="True when answered from the cache of identical content."
+    )
+    task_id: str | None = Field(
+        default=None,
+        description="The queue message's id (what submit returned); the id of last resort.",
+    )
+    attempts: int = Field(
+        default=1, ge=1, description="Scoring attempts it took; above 1 after a crash."
+    )
 
     @classmethod
     def failure(

@@ -1,0 +1,104 @@
+"""The Celery app, built from the one settings model, and the worker's process lifecycle.
+
+Owns every Celery and kombu setting the worker runs with and the signal handlers that
+load the model in each pool process (after the fork), serve metrics from the main process
+and format logs. ``celery -A workers.app worker`` and ``celery -A workers.app flower``
+work with the module-level ``app``; ``qualitygate worker`` is the same app with the right
+command line. The pool to use on a GPU is prefork with one process per GPU
+(``--concurrency 1`` per worker, ``CUDA_VISIBLE_DEVICES`` picking the GPU): the model is
+loaded in that one child, and time limits work only with prefork.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from celery import Celery, signals
+
+from qualitygate.client import celery_client_config
+from qualitygate.config import Settings, load_settings, mask_url
+from workers import logs, metrics
+from workers.runtime import configure, runtime
+from workers.tasks import register_tasks
+
+logger = logging.getLogger("qualitygate.worker")
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    worker = settings.worker
+    return celery_client_config(settings) | {
+        "broker_transport_options": {
+            # A message held (buffered or being graded) longer than this is delivered again.
+            "visibility_timeout": worker.visibility_timeout_s,
+            # Sweep for messages a dead worker held every interval (kombu 5.7; older kombu
+            # sweeps about every 100 s whatever this says).
+            "unacked_restore_interval": worker.unacked_restore_interval_s,
+            "unacked_restore_throttle": 1,
+        },
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "event_serializer": "json",
+        "result_serializer": "json",
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # Redis counts reserved-but-unacknowledged messages against the prefetch limit: one
+        # batch being graded plus one filling up needs room for both.
+        "worker_prefetch_multiplier": worker.batch_size * worker.prefetch_batches,
+        "task_soft_time_limit": worker.soft_time_limit_s,
+        "task_time_limit": worker.time_limit_s,
+        "worker_send_task_events": True,
+        "task_send_sent_event": False,
+        "worker_proc_alive_timeout": worker.process_start_timeout_s,
+        "worker_consumer": "workers.consumer:QualityGateConsumer",
+        "worker_hijack_root_logger": True,
+        "worker_redirect_stdouts": False,
+    }
+
+
+def create_app(settings: Settings) -> Celery:
+    configure(settings)
+    app = Celery("qualitygate", set_as_current=True)
+    app.conf.update(celery_config(settings))
+    register_tasks(app, settings)
+    return app
+
+
+@signals.after_setup_logger.connect
+def _format_logs(logger: logging.Logger, **_: Any) -> None:
+    logs.apply_format(logger, runtime().settings.worker)
+
+
+@signals.after_setup_task_logger.connect
+def _format_task_logs(logger: logging.Logger, **_: Any) -> None:
+    logs.apply_format(logger, runtime().settings.worker)
+
+
+@signals.worker_process_init.connect
+def _load_model(**_: Any) -> None:
+    """Each pool process loads its own model, after the fork (CUDA must not cross it)."""
+    _ = runtime().gate
+
+
+@signals.worker_process_shutdown.connect
+def _forget_process_metrics(**_: Any) -> None:
+    metrics.process_exited(os.getpid())
+
+
+@signals.worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    settings = runtime().settings
+    port = metrics.serve(settings)
+    logger.info(
+        "worker ready: queue %s on %s, batches of %d or every %d ms, metrics on %s",
+        settings.worker.queue,
+        mask_url(settings.redis.url),
+        settings.worker.batch_size,
+        settings.worker.flush_ms,
+        f"port {port}" if port else "no port (off)",
+    )
+
+
+app = create_app(load_settings())

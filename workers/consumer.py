@@ -1,0 +1,39 @@
+"""The worker's message consumer: Celery's, plus an error result for unreadable messages.
+
+Celery acknowledges a message it cannot decode (not JSON) and rejects one whose content
+type is refused (pickle): both would vanish without a trace for the CMS. This consumer
+publishes an error result for them first, under the task id from the message headers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.worker.consumer import Consumer
+
+from workers.batch import Delivery
+from workers.runtime import runtime
+
+logger = logging.getLogger("qualitygate.worker")
+
+
+class QualityGateConsumer(Consumer):
+    def on_decode_error(self, message: Any, exc: Exception) -> None:
+        self._answer(message, f"message: the body is not valid {message.content_type} ({exc})")
+        super().on_decode_error(message, exc)
+
+    def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
+        self._answer(message, f"message: refused ({type(exc).__name__}: {exc})")
+        super().on_invalid_task(body, message, exc)
+
+    def _answer(self, message: Any, problem: str) -> None:
+        headers = message.headers if isinstance(message.headers, dict) else {}
+        task_id = headers.get("id") or message.properties.get("correlation_id")
+        if not isinstance(task_id, str) or not task_id:
+            logger.error("an unreadable message without a task id was dropped: %s", problem)
+            return
+        try:
+            runtime().publish_undeliverable([Delivery(task_id, None, problem=problem)])
+        except Exception:
+            logger.exception("could not publish the error result for message %s", task_id)

@@ -1,0 +1,76 @@
+"""What one worker process holds: the settings, and the model and Redis client it loads
+once, after any fork.
+
+The main process only ever creates the Redis publisher (for messages it cannot hand to the
+pool); the model is loaded in the pool process that scores, from ``worker_process_init``
+or, failing that, on the first batch, so CUDA is never initialised before a fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cached_property
+
+from qualitygate.config import Settings
+from qualitygate.errors import InvalidItemError
+from workers import metrics
+from workers.batch import BatchGrader, Delivery, PassThrough, failure_for
+from workers.publish import ResultPublisher
+
+logger = logging.getLogger("qualitygate.worker")
+
+
+class WorkerRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pid = os.getpid()
+
+    @cached_property
+    def gate(self):  # -> QualityGate; imported here so the main process never loads torch
+        from transformers.utils import logging as hf_logging
+
+        from qualitygate.pipeline import QualityGate
+
+        hf_logging.disable_progress_bar()
+        gate = QualityGate.from_settings(self.settings)
+        info = gate.scorer.info
+        logger.info(
+            "model %s (revision %s) loaded in process %d%s",
+            info.name,
+            info.revision,
+            os.getpid(),
+            " (a random TEST MODEL: its scores mean nothing)" if info.test_model else "",
+        )
+        return gate
+
+    @cached_property
+    def publisher(self) -> ResultPublisher:
+        return ResultPublisher.from_settings(self.settings)
+
+    def grader(self, pass_through: PassThrough = ()) -> BatchGrader:
+        return BatchGrader(self.gate, self.publisher, self.settings, pass_through=pass_through)
+
+    def publish_undeliverable(self, deliveries: list[Delivery]) -> None:
+        """Error results for messages that never reach the pool (not JSON, not a task)."""
+        version = self.settings.version
+        outgoing = [failure_for(d, InvalidItemError(d.problem or ""), version) for d in deliveries]
+        self.publisher.publish(outgoing)
+        metrics.observe_results([out.result for out in outgoing])
+        for d in deliveries:
+            logger.warning("message %s answered with an error: %s", d.task_id, d.problem)
+
+
+_runtime: WorkerRuntime | None = None
+
+
+def configure(settings: Settings) -> WorkerRuntime:
+    global _runtime
+    _runtime = WorkerRuntime(settings)
+    return _runtime
+
+
+def runtime() -> WorkerRuntime:
+    if _runtime is None:
+        raise RuntimeError("the worker runtime is not configured: build the app first")
+    return _runtime

@@ -1,0 +1,99 @@
+"""The batch task: celery-batches buffering, with acknowledgement only after publishing.
+
+celery-batches buffers messages in the worker's main process and flushes them to a pool
+process as one call, at ``flush_every`` messages or ``flush_interval`` seconds. Its own
+``flush`` acknowledges late messages when the pool call *returns*, even if the task raised
+(its tracer swallows the exception) and not at all when the pool process dies. This
+subclass acknowledges only when every result of the batch is published, and hands the
+messages straight back to the queue when the batch fails or its process dies, so the
+attempt counters in Redis, not the visibility timeout, decide what happens next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.worker.request import Request
+from celery_batches import Batches, SimpleRequest
+from celery_batches.trace import apply_batches_task
+
+from qualitygate.client import TASK_NAME
+from qualitygate.config import Settings
+from workers.batch import Delivery, delivery_from
+from workers.runtime import runtime
+
+logger = logging.getLogger("qualitygate.worker")
+
+
+class GradeBatch(Batches):
+    """Grades buffered messages as one batch; see the module docstring for acks."""
+
+    acks_late = True
+    ignore_result = True
+    typing = False
+
+    def flush(self, requests: Collection[Request]) -> Any:
+        ready: list[tuple[Request, SimpleRequest]] = []
+        unreadable: list[tuple[Request, Delivery]] = []
+        for request in requests:
+            try:
+                ready.append((request, SimpleRequest.from_request(request)))
+            except Exception as exc:  # a body that is JSON but not a task message
+                problem = f"message: not a Celery task message ({type(exc).__name__}: {exc})"
+                unreadable.append((request, Delivery(request.id, None, problem=problem)))
+        if unreadable:
+            runtime().publish_undeliverable([d for _, d in unreadable])
+            for request, _ in unreadable:
+                request.acknowledge()
+        if not ready:
+            return None
+        held = [request for request, _ in ready]
+        for request in held:
+            request.send_event("task-started")
+
+        def on_return(done: Any) -> None:
+            if done == len(held):
+                for request in held:
+                    request.acknowledge()
+                    request.send_event("task-succeeded", result=None, runtime=0)
+            else:
+                logger.error("a batch of %d failed; handing it back to the queue", len(held))
+                _requeue(held, "the batch failed")
+
+        def on_error(exc: Any) -> None:
+            logger.error("the process grading a batch of %d was lost: %r", len(held), exc)
+            _requeue(held, repr(exc))
+
+        return self._pool.apply_async(
+            apply_batches_task,
+            (self, ([simple for _, simple in ready],), 0, None),
+            callback=on_return,
+            error_callback=on_error,
+        )
+
+
+def _requeue(requests: list[Request], reason: str) -> None:
+    for request in requests:
+        request.send_event("task-failed", exception=reason, traceback="")
+        request.reject(requeue=True)
+
+
+def register_tasks(app: Celery, settings: Settings) -> None:
+    """The batch task, sized from config: full batch or flush interval, whichever first."""
+    app.task(
+        base=GradeBatch,
+        name=TASK_NAME,
+        bind=False,
+        flush_every=settings.worker.batch_size,
+        flush_interval=settings.worker.flush_ms / 1000,
+    )(grade_batch)
+
+
+def grade_batch(requests: list[SimpleRequest]) -> int:
+    """The task body, in the pool process: grade and publish; returns the messages done."""
+    deliveries = [delivery_from(r.id, r.args, r.kwargs) for r in requests]
+    return runtime().grader(pass_through=(SoftTimeLimitExceeded,)).run(deliveries)
