@@ -76,6 +76,11 @@ def _format_task_logs(logger: logging.Logger, **_: Any) -> None:
     logs.apply_format(logger, runtime().settings.worker)
 
 
+@signals.worker_init.connect
+def _fresh_metrics(**_: Any) -> None:
+    metrics.forget_other_processes()
+
+
 @signals.worker_process_init.connect
 def _load_model(**_: Any) -> None:
     """Each pool process loads its own model, after the fork (CUDA must not cross it)."""

@@ -17,6 +17,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="qualitygate-metrics-")
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import redis
 from prometheus_client import (
@@ -113,3 +114,13 @@ def serve(settings: Settings) -> int | None:
 
 def process_exited(pid: int) -> None:
     multiprocess.mark_process_dead(pid)
+
+
+def forget_other_processes() -> None:
+    """Delete metric files of earlier runs (prometheus-client asks for a wiped directory
+    at start), keeping this process's own."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    mine = f"_{os.getpid()}.db"
+    for path in directory.glob("*.db"):
+        if not path.name.endswith(mine):
+            path.unlink(missing_ok=True)

@@ -119,6 +119,17 @@ def _forget_unacked(client: redis.Redis, queue: str) -> None:
             client.zrem("unacked_index", tag)
 
 
+def worker_environment(env: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its metrics directory (each worker gets its own)
+    and without QG_ settings, plus the test's."""
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("QG_") and key != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    return inherited | env
+
+
 class WorkerProcess:
     """A ``qualitygate worker`` subprocess with its log file."""
 
@@ -132,7 +143,7 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [QUALITYGATE, "worker", "--loglevel", "INFO", "--hostname", hostname],
-                env={**os.environ, **self.env},
+                env=worker_environment(self.env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

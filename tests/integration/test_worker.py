@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import urllib.request
 import uuid
 from collections import Counter
@@ -185,4 +188,26 @@ def test_sigkill_mid_batch_loses_nothing(
     for index in range(240):
         final = client.get(f"item-{index}")
         assert final is not None and final.status == "graded"
+    client.close()
+
+
+def test_a_killed_pool_process_hands_its_batch_back_at_once(
+    namespace: QueueNamespace, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    # A visibility timeout far beyond the wait below: only the immediate requeue of the
+    # lost batch (not kombu's restore of old unacked messages) can bring them back.
+    long_visibility = {"QG_WORKER__VISIBILITY_TIMEOUT_S": "900"}
+    settings = namespace.settings(**long_visibility)
+    worker = start_worker(**long_visibility)
+    client = QualityGateClient(settings=settings)
+    client.ensure_group("cms")
+    task_ids = client.submit([good_item(i) for i in range(160)])
+    wait_for(lambda: client.redis.xlen(settings.streams.results) >= 16, 60, "the first batch")
+    [child] = subprocess.run(
+        ["pgrep", "-P", str(worker.process.pid)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    os.kill(int(child), signal.SIGKILL)
+
+    entries = read_all(client, 160, timeout_s=60)
+    assert Counter(entry.result.task_id for entry in entries) == Counter(task_ids)
     client.close()
