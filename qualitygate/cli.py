@@ -23,7 +23,7 @@ from rich.table import Table
 
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import InvalidItemError, QualityGateError
-from qualitygate.schemas import GradeResult
+from qualitygate.schemas import GradeResult, validate_item
 
 app = typer.Typer(
     name="qualitygate",
@@ -234,11 +234,13 @@ def submit(
     for number, value in lines:
         if isinstance(value, Exception):
             raise fail(f"line {number}: not valid JSON ({value.msg})")
+        if validate:
+            try:
+                validate_item(value, settings.limits)
+            except InvalidItemError as exc:
+                raise fail(f"line {number}: {exc.message} (nothing was sent)") from None
     with QualityGateClient(settings=settings) as client:
-        try:
-            task_ids = client.submit([value for _, value in lines], validate=validate)
-        except InvalidItemError as exc:
-            raise fail(exc.message) from None
+        task_ids = client.submit([value for _, value in lines], validate=False)
     for (number, value), task_id in zip(lines, task_ids, strict=True):
         item_id = value.get("id") if isinstance(value, dict) else None
         typer.echo(json.dumps({"line": number, "id": item_id, "task_id": task_id}))
