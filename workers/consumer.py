@@ -3,6 +3,8 @@
 Celery acknowledges a message it cannot decode (not JSON) and rejects one whose content
 type is refused (pickle): both would vanish without a trace for the CMS. This consumer
 publishes an error result for them first, under the task id from the message headers.
+Celery's own log lines for these dump the message body, which may be content, so they
+are replaced by lines that do not unless ``worker.log_content`` asks for it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import signals
 from celery.worker.consumer import Consumer
 
 from workers.batch import Delivery
@@ -21,17 +24,26 @@ logger = logging.getLogger("qualitygate.worker")
 class QualityGateConsumer(Consumer):
     def on_decode_error(self, message: Any, exc: Exception) -> None:
         self._answer(message, f"message: the body is not valid {message.content_type} ({exc})")
-        super().on_decode_error(message, exc)
+        message.ack()
 
     def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
         self._answer(message, f"message: refused ({type(exc).__name__}: {exc})")
-        super().on_invalid_task(body, message, exc)
+        message.reject_log_error(logger, self.connection_errors)
+        signals.task_rejected.send(sender=self, message=message, exc=exc)
 
     def _answer(self, message: Any, problem: str) -> None:
         headers = message.headers if isinstance(message.headers, dict) else {}
         task_id = headers.get("id") or message.properties.get("correlation_id")
+        body = {"body": repr(message.body[:2000])} if runtime().settings.worker.log_content else {}
+        logger.error(
+            "unreadable message %s (%s bytes): %s",
+            task_id,
+            len(message.body or b""),
+            problem,
+            extra={"task_id": task_id} | body,
+        )
         if not isinstance(task_id, str) or not task_id:
-            logger.error("an unreadable message without a task id was dropped: %s", problem)
+            logger.error("it has no task id, so no error result can be published")
             return
         try:
             runtime().publish_undeliverable([Delivery(task_id, None, problem=problem)])

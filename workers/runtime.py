@@ -57,8 +57,6 @@ class WorkerRuntime:
         outgoing = [failure_for(d, InvalidItemError(d.problem or ""), version) for d in deliveries]
         self.publisher.publish(outgoing)
         metrics.observe_results([out.result for out in outgoing])
-        for d in deliveries:
-            logger.warning("message %s answered with an error: %s", d.task_id, d.problem)
 
 
 _runtime: WorkerRuntime | None = None

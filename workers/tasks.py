@@ -46,6 +46,8 @@ class GradeBatch(Batches):
                 problem = f"message: not a Celery task message ({type(exc).__name__}: {exc})"
                 unreadable.append((request, Delivery(request.id, None, problem=problem)))
         if unreadable:
+            for _, delivery in unreadable:
+                logger.error("unreadable message %s: %s", delivery.task_id, delivery.problem)
             runtime().publish_undeliverable([d for _, d in unreadable])
             for request, _ in unreadable:
                 request.acknowledge()
