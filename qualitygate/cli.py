@@ -301,6 +301,7 @@ def worker(
     if config is not None:
         os.environ[CONFIG_ENV_VAR] = str(config)
     settings = settings_or_exit(config)
+    _check_model_exists(settings)
     from workers.app import app as celery_app
 
     argv = [
@@ -316,3 +317,21 @@ def worker(
     if hostname:
         argv.append(f"--hostname={hostname}")
     celery_app.worker_main(argv)
+
+
+def _check_model_exists(settings: Settings) -> None:
+    """Fail at start, in the main process, when the model cannot be found: its pool
+    processes would otherwise fail on every batch. Reads the model's config only (no
+    weights, no CUDA), so the fork that follows stays clean."""
+    _quiet_transformers()
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(settings.model.name, revision=settings.model.revision)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise fail(
+            f"model.name {settings.model.name!r} cannot be loaded ({reason}). Set model.name "
+            "(QG_MODEL__NAME or --config) to a hub name or local directory; "
+            "`qualitygate make-test-model DIR` builds a tiny test model."
+        ) from None

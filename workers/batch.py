@@ -120,16 +120,19 @@ class BatchGrader:
                 outgoing.append(self._failure(delivery, QualityGateError(_first_line(exc))))
 
         to_score = self._answer_from_cache(pending, outgoing)
-        scored = self._score(to_score)
-        outgoing.extend(scored)
+        scored: list[tuple[_Pending, Outgoing]] = []
+        try:
+            self._score(to_score, scored)
+        except self.pass_through:
+            # Out of time: publish what is done; the task hands the batch back, and the
+            # messages already answered are skipped when they come again.
+            self.publisher.publish(outgoing + [out for _, out in scored])
+            raise
+        outgoing.extend(out for _, out in scored)
 
         new = self.publisher.publish(outgoing)
         self.publisher.remember(
-            [
-                (p.cache_key, out.result)
-                for p, out in zip(to_score, scored, strict=True)
-                if out.result.status == "graded"
-            ]
+            [(p.cache_key, out.result) for p, out in scored if out.result.status == "graded"]
         )
         fresh_results = [out.result for out, is_new in zip(outgoing, new, strict=True) if is_new]
         metrics.observe_results(fresh_results)
@@ -195,34 +198,41 @@ class BatchGrader:
             outgoing.append(Outgoing(result, item.delivery.task_id))
         return to_score
 
-    def _score(self, pending: list[_Pending]) -> list[Outgoing]:
-        """Score fresh items together; items some earlier delivery crashed on, and items of
-        a batch that crashed, alone, so one poison item cannot take its neighbours down."""
-        if not pending:
-            return []
-        counts = self.publisher.count_attempts([p.delivery.task_id for p in pending])
-        for item, count in zip(pending, counts, strict=True):
-            item.attempts = count
-        first = [p for p in pending if p.attempts == 1]
-        results: dict[str, Outgoing] = {}
-        try:
-            for p, result in zip(first, self._score_together(first), strict=True):
-                results[p.delivery.task_id] = Outgoing(result, p.delivery.task_id)
-        except self.pass_through:
-            raise
-        except Exception as exc:
-            logger.warning(
-                "scoring a batch of %d failed, retrying items alone: %s",
-                len(first),
-                _first_line(exc),
-            )
-            self.sleep(self.backoff_s)
-            for p in first:
-                p.attempts = self.publisher.count_attempts([p.delivery.task_id])[0]
-        for p in pending:
-            if p.delivery.task_id not in results:
-                results[p.delivery.task_id] = self._score_alone(p)
-        return [results[p.delivery.task_id] for p in pending]
+    def _score(self, pending: list[_Pending], done: list[tuple[_Pending, Outgoing]]) -> None:
+        """Score items never tried before together; items an earlier delivery crashed on,
+        and items of a batch that crashed, alone, so one poison item cannot take its
+        neighbours down. Appends to ``done`` as results come, so they survive a time limit.
+
+        An attempt is counted just before the try that makes it, so items a crash never
+        reached are not charged for it.
+        """
+        tried = self.publisher.attempts_so_far([p.delivery.task_id for p in pending])
+        fresh = [p for p, count in zip(pending, tried, strict=True) if count == 0]
+        alone = [p for p, count in zip(pending, tried, strict=True) if count > 0]
+        if fresh:
+            counts = self.publisher.count_attempts([p.delivery.task_id for p in fresh])
+            for p, count in zip(fresh, counts, strict=True):
+                p.attempts = count
+            try:
+                results = self._score_together(fresh)
+            except self.pass_through:
+                raise
+            except Exception as exc:
+                logger.warning(
+                    "scoring a batch of %d failed, retrying items alone: %s",
+                    len(fresh),
+                    _first_line(exc),
+                )
+                self.sleep(self.backoff_s)
+                alone = fresh + alone
+            else:
+                done.extend(
+                    (p, Outgoing(result, p.delivery.task_id))
+                    for p, result in zip(fresh, results, strict=True)
+                )
+        for p in alone:
+            p.attempts = self.publisher.count_attempts([p.delivery.task_id])[0]
+            done.append((p, self._score_alone(p)))
 
     def _score_together(self, pending: list[_Pending]) -> list[GradeResult]:
         if not pending:

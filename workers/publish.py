@@ -20,12 +20,14 @@ from qualitygate.config import Settings
 from qualitygate.schemas import GradeResult
 
 # Publish a result only if this task id has none yet: a message Redis delivers again after
-# a crash (published but not acknowledged) must not give the CMS a second entry.
+# a crash (published but not acknowledged) must not give the CMS a second entry. Its
+# attempt counter has done its job then.
 _PUBLISH_ONCE = """
 if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4]) then
   local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
                            'id', ARGV[5], 'task_id', ARGV[6], 'result', ARGV[1])
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+  redis.call('DEL', KEYS[5])
   if ARGV[7] ~= '' then
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'id', ARGV[5],
                'task_id', ARGV[6], 'result', ARGV[1], 'payload', ARGV[7])
@@ -54,8 +56,11 @@ class ResultPublisher:
         self.streams = settings.streams
         worker = settings.worker
         self.cache_ttl_s = worker.cache_ttl_s
-        # Long enough to outlive every redelivery a message can still get.
-        self.state_ttl_s = worker.visibility_timeout_s * (worker.max_retries + 2)
+        # Long enough to outlive every redelivery a message can still get: as long as its
+        # result is kept, and never shorter than its retries can take.
+        self.state_ttl_s = max(
+            settings.streams.result_ttl_s, worker.visibility_timeout_s * (worker.max_retries + 2)
+        )
         self._publish_once = client.register_script(_PUBLISH_ONCE)
 
     @classmethod
@@ -71,6 +76,13 @@ class ResultPublisher:
         for task_id in task_ids:
             pipe.exists(self._key("published", task_id))
         return [bool(found) for found in pipe.execute()]
+
+    def attempts_so_far(self, task_ids: Sequence[str]) -> list[int]:
+        """How many scoring attempts each task id has had (0 for none)."""
+        if not task_ids:
+            return []
+        found = self.redis.mget([self._key("attempts", task_id) for task_id in task_ids])
+        return [int(count) if count else 0 for count in found]
 
     def count_attempts(self, task_ids: Sequence[str]) -> list[int]:
         """Count one more scoring attempt for each task id; returns the new totals.
@@ -122,6 +134,7 @@ class ResultPublisher:
                     streams.result_key_prefix + out.result.id,
                     self._key("published", out.task_id),
                     streams.dead,
+                    self._key("attempts", out.task_id),
                 ],
                 args=[
                     document,

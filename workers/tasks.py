@@ -5,8 +5,10 @@ process as one call, at ``flush_every`` messages or ``flush_interval`` seconds. 
 ``flush`` acknowledges late messages when the pool call *returns*, even if the task raised
 (its tracer swallows the exception) and not at all when the pool process dies. This
 subclass acknowledges only when every result of the batch is published, and hands the
-messages straight back to the queue when the batch fails or its process dies, so the
-attempt counters in Redis, not the visibility timeout, decide what happens next.
+messages back to the queue when the batch fails (after ``worker.retry_backoff_s``) or its
+process dies (at once), so the attempt counters in Redis, not the visibility timeout,
+decide what happens next. Left unacknowledged instead, they would also keep counting
+against this worker's prefetch limit until it restarts.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class GradeBatch(Batches):
     acks_late = True
     ignore_result = True
     typing = False
+    #: Seconds before a batch whose task failed goes back to the queue (set from config).
+    requeue_delay_s = 1.0
+
+    def Strategy(self, task: Any, app: Celery, consumer: Any) -> Any:
+        self._timer = consumer.timer
+        return super().Strategy(task, app, consumer)
 
     def flush(self, requests: Collection[Request]) -> Any:
         ready: list[tuple[Request, SimpleRequest]] = []
@@ -63,8 +71,14 @@ class GradeBatch(Batches):
                     request.acknowledge()
                     request.send_event("task-succeeded", result=None, runtime=0)
             else:
-                logger.error("a batch of %d failed; handing it back to the queue", len(held))
-                _requeue(held, "the batch failed")
+                # Redis unreachable, the model not loading, the soft time limit: hand the
+                # batch back after a pause, so a persistent failure is not a hot loop.
+                logger.error(
+                    "a batch of %d failed; handing it back to the queue in %.1f s",
+                    len(held),
+                    self.requeue_delay_s,
+                )
+                self._timer.call_after(self.requeue_delay_s, _requeue, (held, "the batch failed"))
 
         def on_error(exc: Any) -> None:
             logger.error("the process grading a batch of %d was lost: %r", len(held), exc)
@@ -92,6 +106,7 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         bind=False,
         flush_every=settings.worker.batch_size,
         flush_interval=settings.worker.flush_ms / 1000,
+        requeue_delay_s=settings.worker.retry_backoff_s,
     )(grade_batch)
 
 

@@ -116,3 +116,36 @@ def test_a_redelivered_message_is_not_published_twice(
     grader.run(batch)  # Redis delivered them again: published, but never acknowledged
     assert redis_client.xlen(grader.publisher.streams.results) == 2
     assert scorer.calls == [2]
+
+
+class OutOfTime(Exception):
+    """Stands in for Celery's SoftTimeLimitExceeded."""
+
+
+def test_out_of_time_publishes_what_is_done_and_a_redelivery_finishes_the_rest(
+    namespace: QueueNamespace, redis_client: redis.Redis
+) -> None:
+    class SlowPoison(FlakyScorer):
+        def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+            if len(self.calls) == 3:  # the batch, two items alone, then time runs out
+                self.calls.append(len(pairs))
+                raise OutOfTime
+            return super().score(pairs)
+
+    settings = namespace.settings(QG_WORKER__CACHE_TTL_S="0")
+    scorer = SlowPoison(poison="POISON")
+    publisher = ResultPublisher.from_settings(settings)
+    grader = BatchGrader(
+        QualityGate(settings, scorer), publisher, settings, (OutOfTime,), lambda s: None
+    )
+    batch = deliveries(["a", "b", "c", "POISON"])
+    with pytest.raises(OutOfTime):
+        grader.run(batch)
+    first = stream(redis_client, publisher.streams.results)
+    assert sorted(r.id for r in first) == ["i0", "i1"]  # scored alone before time ran out
+
+    grader.run(batch)  # the task handed the batch back; Redis delivers it again
+    results = {r.id: r for r in stream(redis_client, publisher.streams.results)}
+    assert sorted(results) == ["i0", "i1", "i2", "i3"]  # each once
+    assert results["i2"].status == "graded" and results["i3"].status == "error"
+    assert results["i0"].attempts == 2 and results["i2"].attempts == 3
