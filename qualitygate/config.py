@@ -206,8 +206,51 @@ class StreamSettings(_Section):
     result_ttl_s: PositiveInt
 
 
+DetectorName = Literal["fasttext", "langdetect"]
+
+
+class DetectionSettings(_Section):
+    """How ``detect_language`` decides; see qualitygate/language.py for the order."""
+
+    detector: DetectorName
+    second_opinion: Literal["fasttext", "langdetect", "none"]
+    second_opinion_weight: float = Field(ge=0.0, le=10.0)
+    unsure_below: float = Field(ge=0.0, le=1.0)
+    min_confidence: float = Field(ge=0.0, le=1.0)
+    min_letters: int = Field(ge=1, le=1000)
+    max_chars: int = Field(ge=16, le=100000)
+    cjk_min_share: float = Field(gt=0.0, le=1.0)
+    candidates: list[str]
+
+    @field_validator("candidates")
+    @classmethod
+    def _primary_subtags(cls, candidates: list[str]) -> list[str]:
+        for code in candidates:
+            if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha() and code.islower()):
+                raise ValueError(
+                    f"{code!r} is not a lower-case ISO 639 code (use 'zh', not 'zh-TW')"
+                )
+        return candidates
+
+    @model_validator(mode="after")
+    def _second_opinion_differs(self) -> DetectionSettings:
+        if self.second_opinion == self.detector:
+            raise ValueError(
+                f"second_opinion must be another detector than detector ({self.detector}) or 'none'"
+            )
+        return self
+
+
 # Sections that change what a grade means; their hash is a result's config_version.
-_GRADING_SECTIONS = ("model", "prompts", "levels", "decisions", "languages", "recommendations")
+_GRADING_SECTIONS = (
+    "model",
+    "prompts",
+    "levels",
+    "decisions",
+    "languages",
+    "recommendations",
+    "detection",
+)
 
 
 class Settings(BaseSettings):
@@ -225,6 +268,7 @@ class Settings(BaseSettings):
     levels: LevelThresholds
     decisions: DecisionPolicy
     languages: dict[str, LanguageSettings]
+    detection: DetectionSettings
     recommendations: RecommendationSettings
     limits: Limits
     redis: RedisSettings

@@ -26,7 +26,7 @@ from qualitygate.errors import (
 )
 from qualitygate.extract import extract_text
 from qualitygate.grading import decide, level_for, recommend
-from qualitygate.language import LanguageGuess, detect_language
+from qualitygate.language import LanguageGuess, LanguageIdentifier, detect_language
 from qualitygate.schemas import ContentItem, Flag, GradeResult, item_id_of, validate_item
 from qualitygate.scoring import Scorer, load_scorer
 
@@ -83,7 +83,11 @@ class QualityGate:
     @classmethod
     def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:
         """Load the model named in settings (once) unless a scorer is handed in."""
-        return cls(settings, scorer if scorer is not None else load_scorer(settings.model))
+        return cls(
+            settings,
+            scorer if scorer is not None else load_scorer(settings.model),
+            detector=LanguageIdentifier.from_settings(settings.detection),
+        )
 
     def adapter_for(self, language: str) -> Adapter:
         """The language's adapter, built once from its config entry and calibrator."""
