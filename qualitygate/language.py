@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LanguageGuess:
-    """``method`` is ``hint``, ``script``, a detector's name, or ``undetermined``."""
+    """``method``: ``hint``, ``script``, a detector's name, or ``undetermined``.
+
+    A detector's name reads ``fasttext+langdetect`` when a second opinion was added in.
+    """
 
     code: str
     confidence: float
@@ -106,12 +109,13 @@ _TOP_K = 5
 class LanguageIdentifier:
     """Hint, then script, then statistical detection, as configured.
 
-    Callable like ``detect_language``, so the pipeline takes either. When the main
-    detector is unsure (its best probability is below ``unsure_below``) two things can
-    happen: text with some CJK letters, too few to decide up front, is decided by
-    script after all (technical Chinese full of ASCII option names), and the second
-    detector, if configured, is asked and the two rankings are added up, the second's
-    probabilities weighted by ``second_opinion_weight``.
+    Callable like ``detect_language``, so the pipeline takes either. Text with some
+    CJK letters, too few to decide up front (technical Chinese full of ASCII option
+    names), is still decided by script when the detector is unsure or itself names
+    ko/ja/zh: the script tells those three apart better than any detector. When the
+    detector is unsure (its best probability is below ``unsure_below``) the second
+    detector, if configured, is asked, and the two rankings are added up, the second's
+    probabilities weighted by ``second_opinion_weight`` (langdetect's are overconfident).
     """
 
     def __init__(
