@@ -163,18 +163,19 @@ def print_report(
     }
     keys = sorted({k for m in table.values() for k in m if not k.startswith("ALL")})
     keys += sorted(k for k in next(iter(table.values())) if k.startswith("ALL"))
-    header = f"{'language/bucket':20}" + "".join(f"{short_names[n]:>16}" for n in names)
+    width = {n: max(16, len(short_names[n]) + 2) for n in names}
+    header = f"{'language/bucket':20}" + "".join(f"{short_names[n]:>{width[n]}}" for n in names)
     print(header + f"{'target':>8}")
     print("-" * len(header + "        "))
     for key in keys:
         variant, bucket = key.split("/")
-        cells = "".join(f"{table[n][key]['accuracy'] * 100:15.1f}%" for n in names)
+        cells = "".join(f"{table[n][key]['accuracy'] * 100:{width[n] - 1}.1f}%" for n in names)
         target = "" if variant == "ALL" else f"{target_for(variant, bucket) * 100:7.0f}%"
         print(f"{key:20}{cells}{target:>8}")
-    print(f"{'median us/call':20}" + "".join(f"{medians[n]:16.1f}" for n in names))
+    print(f"{'median us/call':20}" + "".join(f"{medians[n]:{width[n]}.1f}" for n in names))
     for variant, per_method in one_kb.items():
         label = f"1 KB {variant} ms"
-        print(f"{label:20}" + "".join(f"{per_method[n]:16.3f}" for n in names))
+        print(f"{label:20}" + "".join(f"{per_method[n]:{width[n]}.3f}" for n in names))
     print(f"\ndefault = {default_name}; und counts as wrong; s+ = script path first")
 
 
