@@ -206,6 +206,17 @@ class StreamSettings(_Section):
     result_ttl_s: PositiveInt
 
 
+class CalibrationFitSettings(_Section):
+    """How ``qualitygate calibrate`` fits per-language calibration from an operator's content."""
+
+    min_items: int = Field(ge=2)
+    min_per_class: PositiveInt
+    isotonic_min_items: PositiveInt
+    table_points: int = Field(ge=2, le=1000)
+    ece_bins: int = Field(ge=2, le=100)
+    cv_folds: int = Field(ge=2, le=20)
+
+
 # Sections that change what a grade means; their hash is a result's config_version.
 _GRADING_SECTIONS = ("model", "prompts", "levels", "decisions", "languages", "recommendations")
 
@@ -230,6 +241,7 @@ class Settings(BaseSettings):
     redis: RedisSettings
     worker: WorkerSettings
     streams: StreamSettings
+    calibration_fit: CalibrationFitSettings
 
     @field_validator("prompts")
     @classmethod
