@@ -16,6 +16,7 @@ import yaml
 from rich.table import Table
 
 from qualitygate.calibration_fit import LanguageFit, Metrics, fragment
+from qualitygate.config import LevelThresholds
 from qualitygate.thresholds import DECISIONS, Confusion, Tuning
 
 
@@ -34,7 +35,14 @@ def _change(before: Metrics | None, after: Metrics | None, name: str) -> str:
 
 
 def fit_table(fits: Mapping[str, LanguageFit], title: str = "calibration by language") -> Table:
-    table = Table(title=title)
+    table = Table(
+        title=title,
+        caption=(
+            "AUC, Brier, ECE: current calibration → new fit, the fit measured out-of-fold "
+            "(cross-fitted) unless marked in-sample; excellent/good labels count as accept, "
+            "fair/poor as reject"
+        ),
+    )
     for column in ("lang", "items", "accept/reject", "fit", "AUC", "Brier", "ECE", "note"):
         table.add_column(column, overflow="fold")
     for code, fit in sorted(fits.items()):
@@ -55,18 +63,30 @@ def fit_table(fits: Mapping[str, LanguageFit], title: str = "calibration by lang
     return table
 
 
-def confusion_table(code: str, matrix: Confusion) -> Table:
-    title = (
-        f"{code}: approve precision {_num(matrix.approve_precision, 2)}, "
-        f"recall {_num(matrix.approve_recall, 2)}, review share {_num(matrix.review_share, 2)}"
+def confusion_table(confusions: Mapping[str, Confusion], levels: LevelThresholds) -> Table:
+    """One table for all languages: human label (rows) against the gate's decision."""
+    table = Table(
+        title=(
+            "what these thresholds would have done (excellent "
+            f"{levels.excellent:.3f}, good {levels.good:.3f}, fair {levels.fair:.3f})"
+        ),
+        caption="precision and recall are of 'approve' against the 'accept' label",
     )
-    table = Table(title=title, title_justify="left")
-    table.add_column("label \\ decision")
-    for decision in DECISIONS:
-        table.add_column(decision, justify="right")
-    for label, row in matrix.counts.items():
-        if any(row.values()):
-            table.add_row(label, *(str(row[decision]) for decision in DECISIONS))
+    for column in ("lang", "label", *DECISIONS, "precision", "recall", "review share"):
+        table.add_column(column, justify="left" if column in ("lang", "label") else "right")
+    for code, matrix in confusions.items():
+        rows = [(label, row) for label, row in matrix.counts.items() if any(row.values())]
+        for index, (label, row) in enumerate(rows):
+            first = index == 0
+            table.add_row(
+                code if first else "",
+                label,
+                *(str(row[decision]) for decision in DECISIONS),
+                _num(matrix.approve_precision, 2) if first else "",
+                _num(matrix.approve_recall, 2) if first else "",
+                _num(matrix.review_share, 2) if first else "",
+                end_section=index == len(rows) - 1,
+            )
     return table
 
 

@@ -274,7 +274,7 @@ def calibrate(
     )
     from qualitygate.pipeline import QualityGate
     from qualitygate.scoring import load_scorer
-    from qualitygate.thresholds import TargetError, parse_target
+    from qualitygate.thresholds import TargetError, parse_target, pooled
 
     settings = settings_or_exit(config, **model_overrides(model))
     if not source.is_file():
@@ -312,8 +312,11 @@ def calibrate(
     if outcome.tuning is not None:
         for line in tuning_lines(outcome.tuning):
             report.print(line, highlight=False)
-    for code, matrix in outcome.confusions.items():
-        report.print(confusion_table(code, matrix))
+    levels = outcome.tuning.levels if outcome.tuning else settings.levels
+    confusions = dict(outcome.confusions)
+    if len(confusions) > 1:
+        confusions["all"] = pooled(confusions)
+    report.print(confusion_table(confusions, levels))
 
     model_name = samples.model.name if samples.model else "raw_reward from the input file"
     header = [
@@ -333,7 +336,6 @@ def calibrate(
     if plot is not None:
         from qualitygate.calibration_plot import plot_calibration
 
-        levels = outcome.tuning.levels if outcome.tuning else settings.levels
         title = f"{source.name}: {model_name}" + (" (TEST MODEL)" if test_model else "")
         plot_calibration(
             plot,

@@ -306,3 +306,15 @@ def confusion_by_language(
     return {
         code: confusion(scores, labels, levels, policy) for code, (scores, labels) in groups.items()
     }
+
+
+def pooled(confusions: Mapping[str, Confusion]) -> Confusion:
+    """All languages' tables added together."""
+    counts: dict[str, dict[Decision, int]] = {
+        label: dict.fromkeys(DECISIONS, 0) for label in ("accept", "reject", "unlabelled")
+    }
+    for matrix in confusions.values():
+        for label, row in matrix.counts.items():
+            for decision, count in row.items():
+                counts[label][decision] += count
+    return Confusion(counts=counts)

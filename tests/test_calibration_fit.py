@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from qualitygate.calibration import build_calibrator
 from qualitygate.calibration_fit import (
     CalibrationInputError,
+    MissingExtraError,
     brier_score,
     expected_calibration_error,
     fit_isotonic,
@@ -22,6 +23,7 @@ from qualitygate.calibration_fit import (
     fragment,
     parse_label,
     reliability_curve,
+    require_extra,
 )
 from qualitygate.config import CalibrationFitSettings, LogisticCalibration, load_settings
 
@@ -228,3 +230,8 @@ def test_fragment_holds_only_fitted_languages(options: CalibrationFitSettings) -
     data = fragment(fits)
     assert set(data["languages"]) == {"ko"}
     assert data["languages"]["ko"]["calibration"]["method"] in {"logistic", "table"}
+
+
+def test_a_missing_extra_says_how_to_install_it() -> None:
+    with pytest.raises(MissingExtraError, match=r"pip install 'qualitygate\[calibrate\]'"):
+        require_extra("qualitygate_no_such_module")

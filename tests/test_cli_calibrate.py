@@ -74,7 +74,8 @@ def test_labelled_sample_end_to_end(test_model_dir: Path, tmp_path: Path) -> Non
     for language in fitted:
         assert settings.languages[language].calibration is not None
     assert settings.levels.model_dump() == pytest.approx(data["levels"])
-    assert "label \\ decision" in stderr
+    assert "what these thresholds would have done" in stderr
+    assert "review_share<=0.2: achieved" in stderr
 
     width, height = png_size(plot_file)
     assert 600 <= width <= 2000

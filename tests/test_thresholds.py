@@ -13,6 +13,7 @@ from qualitygate.thresholds import (
     boundaries,
     confusion,
     parse_target,
+    pooled,
     tune_levels,
 )
 
@@ -141,3 +142,6 @@ def test_confusion_counts_every_item(policy: DecisionPolicy) -> None:
     assert matrix.approve_precision == pytest.approx(2 / 3)
     assert matrix.approve_recall == pytest.approx(2 / 3)
     assert matrix.review_share == pytest.approx(1 / 7)
+    both = pooled({"ko": matrix, "ja": matrix})
+    assert both.counts["accept"]["approve"] == 4
+    assert both.review_share == pytest.approx(1 / 7)
