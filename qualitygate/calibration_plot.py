@@ -107,7 +107,7 @@ def _histogram(
     ax.set_xlabel("calibrated score")
     ax.set_ylabel("items")
     ax.set_title(_describe(fit), fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="best")
 
 
 def _reliability(
@@ -120,7 +120,8 @@ def _reliability(
     else:
         curves = [("before", fit.current, "#ef6c00")]
         if fit.calibration is not None:
-            curves.append((f"after ({fit.method})", fit.calibration, "#1565c0"))
+            # drawn on the items it was fitted to; the table's metrics are out-of-fold
+            curves.append((f"after ({fit.method}, in-sample)", fit.calibration, "#1565c0"))
         for name, calibration, colour in curves:
             predicted = apply_calibration(calibration, raw[labelled])
             points = reliability_curve(labels[labelled], predicted, bins)

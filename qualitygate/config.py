@@ -326,8 +326,13 @@ def read_layers(files: list[Path]) -> dict[str, Any]:
     """The YAML files merged in order, later wins."""
     merged: dict[str, Any] = {}
     for path in files:
-        with open(path, encoding="utf-8") as stream:
-            data = yaml.safe_load(stream)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                data = yaml.safe_load(stream)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path}: not valid YAML ({exc})") from None
         if data is None:
             continue
         if not isinstance(data, dict):

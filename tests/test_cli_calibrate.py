@@ -177,20 +177,3 @@ def test_bad_target_and_missing_file_fail_before_any_work(tmp_path: Path) -> Non
     sample.write_text('{"id": "1", "text": "x", "raw_reward": 1.0}\n')
     code, _, stderr = run(str(sample), "--target", "precision>2")
     assert code == 2 and "target 'precision>2'" in stderr
-
-
-def test_a_table_fragment_replaces_a_logistic_calibration_whole(tmp_path: Path) -> None:
-    """Config layers merge key by key, except a calibration, which a later layer replaces."""
-    fragment = tmp_path / "fragment.yaml"
-    fragment.write_text(
-        "languages:\n  ko:\n    calibration: {method: table, points: [[-1.0, 0.0], [1.0, 1.0]]}\n"
-        "  ja:\n    max_repeat: 3\n",
-        encoding="utf-8",
-    )
-    settings = load_settings(fragment)
-    assert settings.languages["ko"].calibration == TableCalibration(
-        method="table", points=[(-1.0, 0.0), (1.0, 1.0)]
-    )
-    # other keys still merge: ja keeps its default calibration next to the new option
-    assert settings.languages["ja"].calibration == load_settings().languages["ja"].calibration
-    assert settings.languages["ja"].max_repeat == 3
