@@ -13,7 +13,6 @@ never pays for it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -444,6 +443,3 @@ def fragment(fits: Mapping[str, LanguageFit]) -> dict[str, Any]:
             calibration["scale"] = float(f"{calibration['scale']:.6g}")
     return {"languages": languages}
 
-
-def is_finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
