@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import InvalidItemError, ScoringError
+from qualitygate.language import UNDETERMINED
 from qualitygate.pipeline import QualityGate
 from qualitygate.schemas import ContentItem, ModelInfo
 
@@ -135,3 +137,27 @@ def test_grades_on_the_real_test_model(settings: Settings) -> None:
     assert all(r.status == "graded" for r in results)
     assert all(r.model is not None and r.model.test_model for r in results)
     assert all(0.0 <= (r.score or -1) <= 1.0 for r in results)
+
+
+def test_an_unexpected_bug_costs_one_item_not_the_batch() -> None:
+    def detector(text: str, hint: str | None) -> Any:
+        if "boom" in text:
+            raise ZeroDivisionError("secret content boom")
+        return UNDETERMINED
+
+    gate = QualityGate(load_settings(), LengthScorer(), detector=detector)
+    results = gate.grade([{"id": "1", "text": "fine"}, {"id": "2", "text": "boom"}])
+    assert [r.status for r in results] == ["graded", "error"]
+    error = results[1].error
+    assert error is not None and error.code == "internal_error"
+    assert "secret" not in error.message and "ZeroDivisionError" in error.message
+
+
+def test_error_results_echo_only_sane_metadata() -> None:
+    gate = QualityGate(load_settings(), LengthScorer())
+    huge = {"blob": "x" * (gate.settings.limits.max_metadata_bytes + 1)}
+    results = gate.grade(
+        [{"id": "1", "metadata": {"rev": 1}}, {"id": "2", "metadata": huge}, {"metadata": [1]}]
+    )
+    assert [r.metadata for r in results] == [{"rev": 1}, {}, {}]
+    assert all(r.status == "error" for r in results)

@@ -76,3 +76,13 @@ def test_item_id_of_recovers_what_it_can(data: Any, expected: str) -> None:
 def test_result_rejects_unknown_fields() -> None:
     with pytest.raises(ValueError, match="extra"):
         GradeResult.model_validate({"id": "a", "status": "graded", "config_version": "v", "x": 1})
+
+
+def test_lone_surrogates_become_replacement_characters(limits: Any) -> None:
+    item = validate_item(
+        {"id": "s\ud800", "text": "a\udfffb", "metadata": {"k\ud801": ["\udc00"]}}, limits
+    )
+    assert (item.id, item.text) == ("s\ufffd", "a\ufffdb")
+    assert item.metadata == {"k\ufffd": ["\ufffd"]}
+    item.model_dump_json()  # serialisable: would raise on a lone surrogate
+    assert item_id_of({"id": "x\ud800"}) == "x\ufffd"
