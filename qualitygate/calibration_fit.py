@@ -442,4 +442,3 @@ def fragment(fits: Mapping[str, LanguageFit]) -> dict[str, Any]:
             calibration["center"] = float(f"{calibration['center']:.6g}")
             calibration["scale"] = float(f"{calibration['scale']:.6g}")
     return {"languages": languages}
-
