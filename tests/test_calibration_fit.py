@@ -27,6 +27,9 @@ from qualitygate.calibration_fit import (
 )
 from qualitygate.config import CalibrationFitSettings, LogisticCalibration, load_settings
 
+# the `calibrate` extra; CI installs it, a bare core install skips these
+pytest.importorskip("sklearn")
+
 DEFAULT = LogisticCalibration(method="logistic", center=0.0, scale=2.0)
 
 

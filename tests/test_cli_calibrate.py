@@ -15,6 +15,10 @@ from qualitygate.calibration import build_calibrator
 from qualitygate.cli import app
 from qualitygate.config import TableCalibration, load_settings
 
+# the `calibrate` extra; CI installs it, a bare core install skips these
+pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
+
 VOCABULARY = {
     "ko": "오늘 날씨 정말 좋은 글 정보 감사합니다 사용 후기 배송 빠르고 품질 만족 추천",
     "ja": "今日 天気 とても 良い 記事 情報 ありがとう 使用 感想 配送 早く 品質 満足",
