@@ -109,7 +109,7 @@ class LanguageSettings(_Section):
     """One language's options; a field left out is taken from the ``default`` entry."""
 
     calibration: Calibration | None = None
-    max_repeat: PositiveInt | None = None
+    max_repeat: int | None = Field(default=None, ge=2, le=1000)
     traditional_to_simplified: bool | None = None
 
 
@@ -246,8 +246,11 @@ class Settings(BaseSettings):
         cls, languages: dict[str, LanguageSettings]
     ) -> dict[str, LanguageSettings]:
         default = languages.get("default")
-        if default is None or default.calibration is None:
-            raise ValueError("needs a 'default' entry with a calibration")
+        if default is None:
+            raise ValueError("needs a 'default' entry")
+        missing = [name for name, value in default if value is None]
+        if missing:
+            raise ValueError(f"default: must set {', '.join(missing)} (other languages inherit it)")
         return languages
 
     @classmethod
