@@ -14,15 +14,15 @@ from __future__ import annotations
 import neologdn
 
 from adapters.default import DefaultAdapter
-from adapters.normalize import normalize_common, strip_invisible
+from adapters.normalize import collapse_whitespace, normalize_common, strip_invisible
 
 
 class JapaneseAdapter(DefaultAdapter):
     language = "ja"
 
     def preprocess(self, text: str) -> str:
-        # neologdn keeps zero-width characters, so they go first; then per line, because
-        # neologdn treats a newline like any other space.
-        lines = strip_invisible(text).split("\n")
+        # neologdn keeps zero-width characters and sees a tab as a letter, so both are dealt
+        # with first; then it runs per line, because it treats a newline like any space.
+        lines = collapse_whitespace(strip_invisible(text)).split("\n")
         text = "\n".join(neologdn.normalize(line, tilde="normalize") for line in lines)
         return normalize_common(text, self.max_repeat)
