@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 
 from adapters.default import DefaultAdapter
-from adapters.normalize import normalize_common, strip_invisible
+from adapters.normalize import normalize_common
 
 
 def _narrow_target(code: int) -> str | None:
@@ -30,5 +30,5 @@ class KoreanAdapter(DefaultAdapter):
     language = "ko"
 
     def preprocess(self, text: str) -> str:
-        text = strip_invisible(text).translate(_HALFWIDTH_HANGUL)
+        text = text.translate(_HALFWIDTH_HANGUL)
         return normalize_common(text, self.max_repeat)

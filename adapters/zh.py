@@ -17,7 +17,7 @@ import opencc
 
 from adapters.base import Calibrator
 from adapters.default import DefaultAdapter
-from adapters.normalize import normalize_common, strip_invisible
+from adapters.normalize import normalize_common
 
 _HALFWIDTH_CJK_PUNCTUATION = str.maketrans({"｡": "。", "｢": "「", "｣": "」", "､": "、"})
 
@@ -37,7 +37,7 @@ class ChineseAdapter(DefaultAdapter):
         )
 
     def preprocess(self, text: str) -> str:
-        text = strip_invisible(text).translate(_HALFWIDTH_CJK_PUNCTUATION)
+        text = text.translate(_HALFWIDTH_CJK_PUNCTUATION)
         text = normalize_common(text, self.max_repeat)
         if self._converter is not None:
             # After NFC, so compatibility ideographs are already unified ones.

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from adapters.default import DefaultAdapter
 from adapters.ko import KoreanAdapter
@@ -288,3 +291,30 @@ def test_advice_is_in_the_content_language_and_specific_first(engine: RuleEngine
     assert engine.advice([pii], "fr") == texts["pii"]["en"]
     assert engine.advice([pii, pii], "ja") == texts["pii"]["ja"]
     assert engine.advice([], "ja") == []
+
+
+# --- properties -------------------------------------------------------------------------
+
+_RULE_TEXT = st.lists(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(["bad", "ｂａｄ", "\u200b", "ß", "İ", "바보", " ", "010-1234-5678"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(text=_RULE_TEXT)
+def test_every_flag_points_inside_the_text(engine: RuleEngine, text: str) -> None:
+    for flag in engine.check(text, "ko"):
+        assert 0 <= flag.start < flag.end <= len(text)
+        if flag.rule_id == "blocklist.banned":
+            found = text[flag.start : flag.end]
+            assert found[0] not in "\u200b" and found[-1] not in "\u200b"
+
+
+def test_block_list_span_survives_casefold_expansion(engine: RuleEngine) -> None:
+    text = "Straße ß\u200b BAD ß"
+    [flag] = engine.check(text, "en")
+    assert text[flag.start : flag.end] == "BAD"
