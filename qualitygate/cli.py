@@ -208,3 +208,141 @@ def make_test_model_command(
 
     path = make_test_model(directory, seed=seed)
     typer.echo(f"wrote a random test model to {path} ({TEST_MODEL_NOTICE})")
+
+
+class FitMethodChoice(str, Enum):
+    auto = "auto"
+    logistic = "logistic"
+    isotonic = "isotonic"
+    percentile = "percentile"
+
+
+@app.command()
+def calibrate(
+    source: Annotated[
+        Path,
+        typer.Argument(help="JSONL: a ContentItem per line, plus optional label and raw_reward."),
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Hub name or local path of the model.")
+    ] = None,
+    config: ConfigOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the YAML fragment here instead of stdout."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite --output if it exists.")
+    ] = False,
+    method: Annotated[
+        FitMethodChoice,
+        typer.Option(
+            "--method",
+            help="auto: logistic or isotonic with labels, percentile without; or force one.",
+        ),
+    ] = FitMethodChoice.auto,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="Tune level thresholds, e.g. precision>=0.9, reject:precision>=0.95, "
+            "recall>=0.8, review_share<=0.1 (repeatable).",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Draw histograms and reliability diagrams (PNG).")
+    ] = None,
+    min_items: Annotated[
+        int | None,
+        typer.Option("--min-items", min=2, help="Override calibration_fit.min_items."),
+    ] = None,
+) -> None:
+    """Fit per-language calibration from your own content; write a YAML fragment and a plot."""
+    from qualitygate.calibration_fit import require_extra
+    from qualitygate.calibration_report import (
+        confusion_table,
+        fit_table,
+        fragment_yaml,
+        tuning_lines,
+    )
+    from qualitygate.calibration_run import (
+        LazyScorer,
+        read_jsonl_file,
+        read_samples,
+        run_calibration,
+    )
+    from qualitygate.pipeline import QualityGate
+    from qualitygate.scoring import load_scorer
+    from qualitygate.thresholds import TargetError, parse_target, pooled
+
+    settings = settings_or_exit(config, **model_overrides(model))
+    if not source.is_file():
+        raise fail(f"input file {source} does not exist")
+    if output is not None and output.exists() and not force:
+        raise fail(f"{output} exists; pass --force to overwrite it, or choose another --output")
+    try:
+        targets = [parse_target(text) for text in target or []]
+        for module in ("sklearn", *(["matplotlib"] if plot else [])):
+            require_extra(module)
+    except TargetError as exc:
+        raise fail(str(exc)) from None
+    except QualityGateError as exc:
+        raise fail(exc.message) from None
+
+    _quiet_transformers()
+    scorer = LazyScorer(lambda: load_scorer(settings.model))
+    gate = QualityGate(settings, scorer)
+    try:
+        samples = read_samples(read_jsonl_file(source), gate)
+    except QualityGateError as exc:
+        raise fail(exc.message) from None
+    test_model = samples.model is not None and samples.model.test_model
+    if test_model:
+        stderr.print(f"[yellow]warning:[/] {TEST_MODEL_NOTICE}")
+    for line in samples.skipped:
+        stderr.print(f"[yellow]skipped[/] {line}", highlight=False)
+    try:
+        outcome = run_calibration(samples, settings, method.value, targets, min_items)
+    except QualityGateError as exc:
+        raise fail(exc.message) from None
+
+    report = Console(stderr=True, width=160)
+    report.print(fit_table(outcome.fits))
+    if outcome.tuning is not None:
+        for line in tuning_lines(outcome.tuning):
+            report.print(line, highlight=False)
+    levels = outcome.tuning.levels if outcome.tuning else settings.levels
+    confusions = dict(outcome.confusions)
+    if len(confusions) > 1:
+        confusions["all"] = pooled(confusions)
+    report.print(confusion_table(confusions, levels))
+
+    model_name = samples.model.name if samples.model else "raw_reward from the input file"
+    header = [
+        f"qualitygate calibrate {source.name}: {len(samples.samples)} items, "
+        f"{len(samples.skipped)} skipped; model {model_name}",
+        "Load it with --config, or paste its sections into your config file.",
+    ]
+    if test_model:
+        header.append(TEST_MODEL_NOTICE)
+    text = fragment_yaml(outcome.fits, outcome.tuning, header)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        stderr.print(f"wrote {output}", highlight=False)
+    if plot is not None:
+        from qualitygate.calibration_plot import plot_calibration
+
+        title = f"{source.name}: {model_name}" + (" (TEST MODEL)" if test_model else "")
+        plot_calibration(
+            plot,
+            outcome.fits,
+            samples.by_language(),
+            levels,
+            settings.calibration_fit.ece_bins,
+            title,
+        )
+        stderr.print(f"wrote {plot}", highlight=False)

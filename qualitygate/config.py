@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import re2
+import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,9 +31,9 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from qualitygate.errors import ConfigError
@@ -318,6 +319,52 @@ class StreamSettings(_Section):
     result_ttl_s: PositiveInt
 
 
+DetectorName = Literal["fasttext", "langdetect"]
+
+
+class DetectionSettings(_Section):
+    """How ``detect_language`` decides; see qualitygate/language.py for the order."""
+
+    detector: DetectorName
+    second_opinion: Literal["fasttext", "langdetect", "none"]
+    second_opinion_weight: float = Field(ge=0.0, le=10.0)
+    unsure_below: float = Field(ge=0.0, le=1.0)
+    min_confidence: float = Field(ge=0.0, le=1.0)
+    min_letters: int = Field(ge=1, le=1000)
+    max_chars: int = Field(ge=16, le=100000)
+    cjk_min_share: float = Field(gt=0.0, le=1.0)
+    candidates: list[str]
+
+    @field_validator("candidates")
+    @classmethod
+    def _primary_subtags(cls, candidates: list[str]) -> list[str]:
+        for code in candidates:
+            if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha() and code.islower()):
+                raise ValueError(
+                    f"{code!r} is not a lower-case ISO 639 code (use 'zh', not 'zh-TW')"
+                )
+        return candidates
+
+    @model_validator(mode="after")
+    def _second_opinion_differs(self) -> DetectionSettings:
+        if self.second_opinion == self.detector:
+            raise ValueError(
+                f"second_opinion must be another detector than detector ({self.detector}) or 'none'"
+            )
+        return self
+
+
+class CalibrationFitSettings(_Section):
+    """How ``qualitygate calibrate`` fits per-language calibration from an operator's content."""
+
+    min_items: int = Field(ge=2)
+    min_per_class: PositiveInt
+    isotonic_min_items: PositiveInt
+    table_points: int = Field(ge=2, le=1000)
+    ece_bins: int = Field(ge=2, le=100)
+    cv_folds: int = Field(ge=2, le=20)
+
+
 # Sections that change what a grade means; their hash is a result's config_version.
 _GRADING_SECTIONS = (
     "model",
@@ -326,6 +373,7 @@ _GRADING_SECTIONS = (
     "decisions",
     "languages",
     "recommendations",
+    "detection",
     "rules",
 )
 
@@ -345,12 +393,14 @@ class Settings(BaseSettings):
     levels: LevelThresholds
     decisions: DecisionPolicy
     languages: dict[str, LanguageSettings]
+    detection: DetectionSettings
     recommendations: RecommendationSettings
     rules: RulesSettings
     limits: Limits
     redis: RedisSettings
     worker: WorkerSettings
     streams: StreamSettings
+    calibration_fit: CalibrationFitSettings
 
     @field_validator("prompts")
     @classmethod
@@ -374,21 +424,6 @@ class Settings(BaseSettings):
             raise ValueError(f"default: must set {', '.join(missing)} (other languages inherit it)")
         return languages
 
-    @model_validator(mode="after")
-    def _repeat_rule_can_fire(self) -> Settings:
-        rule = self.rules.spam.repeated_char
-        if not rule.enabled:
-            return self
-        for code in self.languages:
-            cap = self.language(code).max_repeat
-            if cap is not None and cap < rule.min_run:
-                raise ValueError(
-                    f"languages.{code}.max_repeat ({cap}) is below "
-                    f"rules.spam.repeated_char.min_run ({rule.min_run}): runs are cut "
-                    "before the rule sees them, so it could never fire"
-                )
-        return self
-
     @classmethod
     def settings_customise_sources(
         cls,
@@ -402,7 +437,7 @@ class Settings(BaseSettings):
         user_file = os.environ.get(CONFIG_ENV_VAR)
         if user_file:
             files.append(Path(user_file))
-        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=files, deep_merge=True)
+        yaml_source = InitSettingsSource(settings_cls, init_kwargs=read_layers(files))
         return (init_settings, env_settings, yaml_source)
 
     def language(self, code: str) -> LanguageSettings:
@@ -429,6 +464,42 @@ class Settings(BaseSettings):
         data = self.model_dump(mode="json", include=set(_GRADING_SECTIONS))
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+# A calibration is replaced whole by a later layer, never merged key by key: a table
+# written over the default logistic calibration must not inherit its center and scale.
+_REPLACED_WHOLE = frozenset({"calibration"})
+
+
+def merge_layer(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """``layer`` deep-merged over ``base``; mappings merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in layer.items():
+        below = merged.get(key)
+        if isinstance(value, dict) and isinstance(below, dict) and key not in _REPLACED_WHOLE:
+            merged[key] = merge_layer(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_layers(files: list[Path]) -> dict[str, Any]:
+    """The YAML files merged in order, later wins."""
+    merged: dict[str, Any] = {}
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                data = yaml.safe_load(stream)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path}: not valid YAML ({exc})") from None
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path}: expected a mapping of sections at the top")
+        merged = merge_layer(merged, data)
+    return merged
 
 
 def mask_url(url: str) -> str:

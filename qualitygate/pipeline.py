@@ -9,6 +9,7 @@ place; it never stops the batch. No Celery and no Redis here.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,10 +27,19 @@ from qualitygate.errors import (
 )
 from qualitygate.extract import extract_text
 from qualitygate.grading import decide, level_for, recommend
-from qualitygate.language import LanguageGuess, detect_language
+from qualitygate.language import LanguageGuess, LanguageIdentifier, detect_language
 from qualitygate.rules import RuleEngine
-from qualitygate.schemas import ContentItem, Flag, GradeResult, item_id_of, validate_item
+from qualitygate.schemas import (
+    ContentItem,
+    Flag,
+    GradeResult,
+    echoable_metadata,
+    item_id_of,
+    validate_item,
+)
 from qualitygate.scoring import Scorer, load_scorer
+
+logger = logging.getLogger(__name__)
 
 Detector = Callable[[str, "str | None"], LanguageGuess]
 
@@ -87,7 +97,11 @@ class QualityGate:
     @classmethod
     def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:
         """Load the model named in settings (once) unless a scorer is handed in."""
-        return cls(settings, scorer if scorer is not None else load_scorer(settings.model))
+        return cls(
+            settings,
+            scorer if scorer is not None else load_scorer(settings.model),
+            detector=LanguageIdentifier.from_settings(settings.detection),
+        )
 
     def _preprocess(self, language: str, text: str) -> str:
         return self.adapter_for(language).preprocess(text)
@@ -152,9 +166,8 @@ class QualityGate:
         )
 
     def error_result(self, raw: Any, error: QualityGateError) -> GradeResult:
-        metadata = raw.metadata if isinstance(raw, ContentItem) else None
-        if isinstance(raw, Mapping) and isinstance(raw.get("metadata"), dict):
-            metadata = raw["metadata"]
+        """An error result for whatever arrived, echoing its id and metadata where it can."""
+        metadata = echoable_metadata(raw, self.settings.limits)
         return GradeResult.failure(item_id_of(raw), error, self.settings.version, metadata)
 
     def grade(
@@ -179,6 +192,10 @@ class QualityGate:
             try:
                 prepared.append((index, self.prepare(raw)))
             except QualityGateError as error:
+                results[index] = self.error_result(raw, error)
+            except Exception as exc:  # a bug must cost one item, never the batch
+                logger.exception("preparing item %r failed", item_id_of(raw))
+                error = QualityGateError(f"preparing the item failed ({type(exc).__name__})")
                 results[index] = self.error_result(raw, error)
         if prepared:
             try:

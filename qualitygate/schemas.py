@@ -8,6 +8,7 @@ same schema serves operators with different limits.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -21,6 +22,22 @@ RuleAction = Literal["flag", "review", "reject"]
 Severity = Literal["low", "medium", "high"]
 
 _BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """Replace lone surrogates (valid in a Python str, invalid in UTF-8) with U+FFFD.
+
+    JSON escapes such as ``"\\ud800"`` decode to them; left in, they crash the tokenizer
+    and make a result impossible to serialise. Walks dicts and lists.
+    """
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_surrogates(v) for v in value]
+    return value
 
 
 class ContentItem(BaseModel):
@@ -36,6 +53,11 @@ class ContentItem(BaseModel):
     prompt: str | None = None
     language: str | None = Field(default=None, pattern=_BCP47, max_length=35)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        return scrub_surrogates(data)
 
     @model_validator(mode="after")
     def _within_limits(self, info: ValidationInfo) -> ContentItem:
@@ -93,8 +115,23 @@ def item_id_of(data: Any) -> str:
     if isinstance(data, Mapping):
         raw = data.get("id")
         if isinstance(raw, str | int) and not isinstance(raw, bool):
-            return str(raw)[:256]
+            return scrub_surrogates(str(raw)[:256])
     return ""
+
+
+def echoable_metadata(data: Any, limits: Limits) -> dict[str, Any]:
+    """The metadata to echo in an error result: only a JSON object within the size limit."""
+    raw = data.metadata if isinstance(data, ContentItem) else None
+    if isinstance(data, Mapping):
+        raw = data.get("metadata")
+    if not isinstance(raw, dict):
+        return {}
+    try:
+        cleaned = scrub_surrogates(raw)
+        size = len(json.dumps(cleaned, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    return cleaned if size <= limits.max_metadata_bytes else {}
 
 
 class Flag(BaseModel):

@@ -162,7 +162,7 @@ class RewardScorer:
                 dtype=dtype,
                 attn_implementation=_attention_implementation(device),
             )
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(
                 f"cannot load the reward model '{settings.name}' "
                 f"(revision {settings.revision}): {_first_line(exc)}. {_HOW_TO_FIX}"

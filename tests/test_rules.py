@@ -262,13 +262,6 @@ def test_a_pattern_re2_cannot_compile_is_a_config_error(bad: str) -> None:
         settings_with(patterns=[pattern(pattern=bad)])
 
 
-def test_config_rejects_a_repeat_rule_that_could_never_fire() -> None:
-    spam = load_settings().rules.spam.model_dump()
-    spam["repeated_char"]["min_run"] = 50
-    with pytest.raises(ConfigError, match="max_repeat"):
-        settings_with(spam=spam)
-
-
 # --- bounded output and advice --------------------------------------------------------------
 
 

@@ -1,0 +1,115 @@
+"""What ``qualitygate calibrate`` shows and writes: the fit table, the confusion tables
+and the YAML fragment.
+
+Turns fits and confusions into rich tables for people and into YAML text that merges
+into a config's ``languages`` (and ``levels``) sections. It must not fit, score or decide
+where output goes: the CLI does that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+from rich.table import Table
+
+from qualitygate.calibration_fit import LanguageFit, Metrics, fragment
+from qualitygate.config import LevelThresholds
+from qualitygate.thresholds import DECISIONS, Confusion, Tuning
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _change(before: Metrics | None, after: Metrics | None, name: str) -> str:
+    old = getattr(before, name) if before else None
+    new = getattr(after, name) if after else None
+    if old is None and new is None:
+        return "-"
+    return f"{_num(old)} → {_num(new)}"
+
+
+def fit_table(fits: Mapping[str, LanguageFit], title: str = "calibration by language") -> Table:
+    table = Table(
+        title=title,
+        caption=(
+            "AUC, Brier, ECE: current calibration → new fit, the fit measured out-of-fold "
+            "(cross-fitted) unless marked in-sample; excellent/good labels count as accept, "
+            "fair/poor as reject"
+        ),
+    )
+    for column in ("lang", "items", "accept/reject", "fit", "AUC", "Brier", "ECE", "note"):
+        table.add_column(column, overflow="fold")
+    for code, fit in sorted(fits.items()):
+        after = fit.after.get(fit.method or "")
+        method = fit.method or "kept"
+        if fit.after_in_sample and after is not None:
+            method += " (in-sample)"
+        table.add_row(
+            code,
+            str(fit.count),
+            f"{fit.accepts}/{fit.rejects}" if fit.labelled else "unlabelled",
+            method,
+            _change(fit.before, after, "auc"),
+            _change(fit.before, after, "brier"),
+            _change(fit.before, after, "ece"),
+            fit.note,
+        )
+    return table
+
+
+def confusion_table(confusions: Mapping[str, Confusion], levels: LevelThresholds) -> Table:
+    """One table for all languages: human label (rows) against the gate's decision."""
+    table = Table(
+        title=(
+            "what these thresholds would have done (excellent "
+            f"{levels.excellent:.3f}, good {levels.good:.3f}, fair {levels.fair:.3f})"
+        ),
+        caption="precision and recall are of 'approve' against the 'accept' label",
+    )
+    for column in ("lang", "label", *DECISIONS, "precision", "recall", "review share"):
+        table.add_column(column, justify="left" if column in ("lang", "label") else "right")
+    for code, matrix in confusions.items():
+        rows = [(label, row) for label, row in matrix.counts.items() if any(row.values())]
+        for index, (label, row) in enumerate(rows):
+            first = index == 0
+            table.add_row(
+                code if first else "",
+                label,
+                *(str(row[decision]) for decision in DECISIONS),
+                _num(matrix.approve_precision, 2) if first else "",
+                _num(matrix.approve_recall, 2) if first else "",
+                _num(matrix.review_share, 2) if first else "",
+                end_section=index == len(rows) - 1,
+            )
+    return table
+
+
+def tuning_lines(tuning: Tuning) -> list[str]:
+    levels = tuning.levels
+    lines = [
+        f"levels: excellent {levels.excellent:.3f}, good {levels.good:.3f}, fair {levels.fair:.3f}"
+    ]
+    lines += [f"  {target}: achieved {_num(value)}" for target, value in tuning.achieved.items()]
+    lines += [f"  note: {note}" for note in tuning.notes]
+    return lines
+
+
+def fragment_yaml(
+    fits: Mapping[str, LanguageFit],
+    tuning: Tuning | None,
+    header: Sequence[str],
+) -> str:
+    """YAML that ``--config`` loads as is, or whose sections paste into an operator's file."""
+    data: dict[str, Any] = fragment(fits)
+    if tuning is not None:
+        data = {"levels": tuning.levels.model_dump(mode="json"), **data}
+        data["levels"] = {k: round(v, 6) for k, v in data["levels"].items()}
+    comments = "".join(f"# {line}\n" for line in header)
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    return comments + body
