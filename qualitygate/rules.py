@@ -123,8 +123,10 @@ class RuleEngine:
             found[(term.rule_id, start, end)] = None
         flags = []
         for rule_id, start, end in found:
-            blocklist = self._rules.blocklists[rule_id.split(".", 1)[1]]
-            flags.append(self._flag(rule_id, "blocklist", blocklist, start, end, "block list"))
+            name = rule_id.split(".", 1)[1]
+            blocklist = self._rules.blocklists[name]
+            detail = f"term from block list '{name}'"
+            flags.append(self._flag(rule_id, "blocklist", blocklist, start, end, detail))
         return flags
 
     # --- the other families -------------------------------------------------------------
