@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from qualitygate.errors import ExtractionError
 from qualitygate.extract import (
@@ -109,3 +112,23 @@ def test_ordinary_page_is_parsed_as_one_tree() -> None:
     page = "<body>" + block * 500 + "</body>"
     assert _nesting_depth(page) < MAX_TREE_DEPTH
     assert words(html_to_text(page)) == " ".join(["Title Some bold text."] * 500)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    markup=st.lists(
+        st.one_of(
+            st.sampled_from(["<div>", "</div>", "<p>", "<!--", "-->", "<script>", "&amp", "<"]),
+            st.text(max_size=5),
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_any_markup_gives_text_without_raising(markup: str) -> None:
+    assert isinstance(html_to_text(markup), str)
+    assert isinstance(markdown_to_text(markup), str)
+
+
+@pytest.mark.parametrize("hostile", ["[" * 20_000, "*a" * 10_000, "> " * 10_000, "- " * 10_000])
+def test_hostile_markdown_finishes(hostile: str) -> None:
+    assert isinstance(markdown_to_text(hostile), str)
