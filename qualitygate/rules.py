@@ -64,6 +64,8 @@ class RuleEngine:
         self._patterns = [
             (pattern, re2.compile(pattern.pattern, options)) for pattern in self._rules.patterns
         ]
+        # A fixed shape (one character, then copies of it): linear on the backtracking engine.
+        self._char_run = re.compile(rf"(\S)\1{{{self._rules.spam.repeated_char.min_run - 1},}}")
         self._own_automaton = self._languages_with_own_lists()
         for language in self._own_automaton:
             self._automaton(language)
@@ -147,8 +149,7 @@ class RuleEngine:
         spam = self._rules.spam
         flags: list[Flag] = []
         if _rule_runs(spam.repeated_char, language):
-            run = re.compile(rf"(\S)\1{{{spam.repeated_char.min_run - 1},}}")
-            for match in run.finditer(text):
+            for match in self._char_run.finditer(text):
                 if not match.group(1).isdigit():
                     flags.append(self._flag_match("spam.repeated_char", spam.repeated_char, match))
         if _rule_runs(spam.repeated_token, language):
