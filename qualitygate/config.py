@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+import re2
 import yaml
 from pydantic import (
     BaseModel,
@@ -41,6 +42,8 @@ CONFIG_ENV_VAR = "QUALITYGATE_CONFIG"
 LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
 Decision = Literal["approve", "review", "reject"]
 Level = Literal["excellent", "good", "fair", "poor"]
+RuleSeverity = Literal["low", "medium", "high"]
+RuleActionName = Literal["flag", "review", "reject"]
 
 
 def default_config_path() -> Path:
@@ -110,7 +113,7 @@ class LanguageSettings(_Section):
     """One language's options; a field left out is taken from the ``default`` entry."""
 
     calibration: Calibration | None = None
-    max_repeat: PositiveInt | None = None
+    max_repeat: int | None = Field(default=None, ge=2, le=1000)
     traditional_to_simplified: bool | None = None
 
 
@@ -148,6 +151,8 @@ LocalizedTexts = dict[str, list[str]]
 class RecommendationSettings(_Section):
     fallback_language: str = Field(min_length=2)
     levels: dict[Level, LocalizedTexts]
+    # What to fix, per rule id (``length.too_short``) or, failing that, per rule category.
+    rules: dict[str, LocalizedTexts]
 
     @model_validator(mode="after")
     def _fallback_everywhere(self) -> RecommendationSettings:
@@ -158,7 +163,114 @@ class RecommendationSettings(_Section):
                     f"levels.{level} has no '{self.fallback_language}' text "
                     "(the fallback_language must cover every level)"
                 )
+        for key, texts in self.rules.items():
+            if self.fallback_language not in texts:
+                raise ValueError(
+                    f"rules.{key} has no '{self.fallback_language}' text "
+                    "(the fallback_language must cover every rule)"
+                )
         return self
+
+
+class RuleSettings(_Section):
+    """One moderation rule: whether it runs, how bad a hit is, and what a hit asks for."""
+
+    enabled: bool
+    severity: RuleSeverity
+    action: RuleActionName
+    # Languages the rule runs for; empty means every language.
+    languages: list[str]
+
+
+class BlocklistSettings(RuleSettings):
+    # Terms by language; the ``default`` list applies to every language.
+    terms: dict[str, list[str]]
+
+    @field_validator("terms")
+    @classmethod
+    def _no_blank_terms(cls, terms: dict[str, list[str]]) -> dict[str, list[str]]:
+        for language, words in terms.items():
+            if any(not word.strip() for word in words):
+                raise ValueError(f"{language}: a term must not be blank")
+        return terms
+
+
+class RepeatRuleSettings(RuleSettings):
+    min_run: int = Field(ge=2, le=1000)
+
+
+class LinkDensitySettings(RuleSettings):
+    min_links: PositiveInt
+    max_link_share: float = Field(gt=0.0, le=1.0)
+
+
+class LengthRuleSettings(RuleSettings):
+    chars: PositiveInt
+
+
+class PatternRuleSettings(RuleSettings):
+    """An operator's own pattern, compiled with RE2 (linear time: no backtracking)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    category: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)
+    pattern: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles_with_re2(cls, pattern: str) -> str:
+        options = re2.Options()
+        options.log_errors = False
+        try:
+            re2.compile(pattern, options)
+        except re2.error as exc:
+            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise ValueError(f"RE2 cannot compile it ({reason})") from None
+        return pattern
+
+
+class PiiRules(_Section):
+    email: RuleSettings
+    phone: RuleSettings
+    payment_card: RuleSettings
+    kr_rrn: RuleSettings
+    cn_resident_id: RuleSettings
+    jp_my_number: RuleSettings
+
+
+class SpamRules(_Section):
+    repeated_char: RepeatRuleSettings
+    repeated_token: RepeatRuleSettings
+    link_density: LinkDensitySettings
+
+
+class LengthRules(_Section):
+    too_short: LengthRuleSettings
+    too_long: LengthRuleSettings
+
+
+class RulesSettings(_Section):
+    blocklists: dict[str, BlocklistSettings]
+    pii: PiiRules
+    spam: SpamRules
+    length: LengthRules
+    patterns: list[PatternRuleSettings]
+
+    @field_validator("blocklists")
+    @classmethod
+    def _list_names(cls, blocklists: dict[str, BlocklistSettings]) -> dict[str, BlocklistSettings]:
+        for name in blocklists:
+            if not name or not all(char.isalnum() or char in "_-" for char in name):
+                raise ValueError(f"{name!r}: a list name is letters, digits, _ and - only")
+        return blocklists
+
+    @field_validator("patterns")
+    @classmethod
+    def _unique_ids(cls, patterns: list[PatternRuleSettings]) -> list[PatternRuleSettings]:
+        ids = [pattern.id for pattern in patterns]
+        duplicates = sorted({pattern_id for pattern_id in ids if ids.count(pattern_id) > 1})
+        if duplicates:
+            raise ValueError(f"pattern ids must be unique (repeated: {', '.join(duplicates)})")
+        return patterns
 
 
 class Limits(_Section):
@@ -268,6 +380,7 @@ _GRADING_SECTIONS = (
     "languages",
     "recommendations",
     "detection",
+    "rules",
 )
 
 
@@ -288,6 +401,7 @@ class Settings(BaseSettings):
     languages: dict[str, LanguageSettings]
     detection: DetectionSettings
     recommendations: RecommendationSettings
+    rules: RulesSettings
     limits: Limits
     redis: RedisSettings
     worker: WorkerSettings
@@ -309,8 +423,11 @@ class Settings(BaseSettings):
         cls, languages: dict[str, LanguageSettings]
     ) -> dict[str, LanguageSettings]:
         default = languages.get("default")
-        if default is None or default.calibration is None:
-            raise ValueError("needs a 'default' entry with a calibration")
+        if default is None:
+            raise ValueError("needs a 'default' entry")
+        missing = [name for name, value in default if value is None]
+        if missing:
+            raise ValueError(f"default: must set {', '.join(missing)} (other languages inherit it)")
         return languages
 
     @classmethod

@@ -28,6 +28,7 @@ from qualitygate.errors import (
 from qualitygate.extract import extract_text
 from qualitygate.grading import decide, level_for, recommend
 from qualitygate.language import LanguageGuess, LanguageIdentifier, detect_language
+from qualitygate.rules import RuleEngine
 from qualitygate.schemas import (
     ContentItem,
     Flag,
@@ -87,8 +88,11 @@ class QualityGate:
         self.settings = settings
         self.scorer = scorer
         self._detect = detector
-        self._rules = rules
         self._adapters: dict[str, Adapter] = {}
+        # Block-list terms are normalised by the same adapter as the text they are matched in.
+        self._rules: RuleChecker = (
+            rules if rules is not None else RuleEngine(settings, normalise=self._preprocess)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:
@@ -98,6 +102,9 @@ class QualityGate:
             scorer if scorer is not None else load_scorer(settings.model),
             detector=LanguageIdentifier.from_settings(settings.detection),
         )
+
+    def _preprocess(self, language: str, text: str) -> str:
+        return self.adapter_for(language).preprocess(text)
 
     def adapter_for(self, language: str) -> Adapter:
         """The language's adapter, built once from its config entry and calibrator."""
@@ -120,7 +127,7 @@ class QualityGate:
         normalised = adapter.preprocess(text)
         if not normalised:
             raise EmptyContentError("text: nothing left to grade after extraction and cleanup")
-        flags = self._rules.check(normalised, guess.code) if self._rules else []
+        flags = self._rules.check(normalised, guess.code)
         prompt = item.prompt or self.settings.prompt_for(item.content_type)
         return PreparedItem(
             item=item,
@@ -138,7 +145,7 @@ class QualityGate:
         score = prepared.adapter.calibrate(raw_reward)
         level = level_for(score, self.settings.levels)
         code = prepared.language.code
-        advice = self._rules.advice(prepared.flags, code) if self._rules else []
+        advice = self._rules.advice(prepared.flags, code)
         return GradeResult(
             id=prepared.item.id,
             status="graded",

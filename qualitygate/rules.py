@@ -1,0 +1,272 @@
+"""Moderation rules over normalised text: block lists, personal data, spam and length.
+
+``RuleEngine`` is built once from config (block-list automata, compiled patterns) and then
+checks each text in one pass per rule family. Every hit becomes a ``Flag`` with its rule
+id, severity, action and span in the text it was given; ``advice`` turns flags into what to
+fix, in the content's language. Nothing here can hang on hostile input: block lists are
+one Aho-Corasick pass, personal-data and operator patterns run on RE2 (linear time), and
+the only backtracking-engine pattern (a repeated character) is a fixed, linear one.
+It must not know about the model, the adapters' internals or I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+import re2
+
+from qualitygate.config import RuleSettings, Settings
+from qualitygate.grading import localized
+from qualitygate.matching import MatchingView, matching_text
+from qualitygate.pii import find_pii
+from qualitygate.schemas import Flag
+
+# One rule reports at most this many hits, so a result stays small whatever the text.
+MAX_FLAGS_PER_RULE = 50
+SHARED_TERMS = "default"
+
+Normaliser = Callable[[str, str], str]  # (language, text) -> text as the adapter leaves it
+
+_URL = re2.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[^\s<>\"']+")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class _Term:
+    rule_id: str
+    length: int
+    whole_start: bool
+    whole_end: bool
+
+
+def _is_word_char(char: str) -> bool:
+    # Scripts written with spaces between words; Hangul, kana and Han match inside words.
+    return char.isalnum() and ord(char) < 0x1100
+
+
+def _rule_runs(rule: RuleSettings, language: str) -> bool:
+    return rule.enabled and (not rule.languages or language in rule.languages)
+
+
+class RuleEngine:
+    """Every configured rule, ready to run; build once per process."""
+
+    def __init__(self, settings: Settings, normalise: Normaliser | None = None) -> None:
+        self._settings = settings
+        self._rules = settings.rules
+        self._normalise = normalise or (lambda _language, text: text)
+        self._automata: dict[str, ahocorasick.Automaton | None] = {}
+        options = re2.Options()
+        options.log_errors = False
+        self._patterns = [
+            (pattern, re2.compile(pattern.pattern, options)) for pattern in self._rules.patterns
+        ]
+        # A fixed shape (one character, then copies of it): linear on the backtracking engine.
+        self._char_run = re.compile(rf"(\S)\1{{{self._rules.spam.repeated_char.min_run - 1},}}")
+        self._own_automaton = self._languages_with_own_lists()
+        for language in self._own_automaton:
+            self._automaton(language)
+
+    # --- block lists --------------------------------------------------------------------
+
+    def _languages_with_own_lists(self) -> set[str]:
+        """Languages whose automaton differs from the shared one (own terms or lists)."""
+        languages = {SHARED_TERMS, *self._settings.languages}  # their adapters differ
+        for blocklist in self._rules.blocklists.values():
+            languages.update(blocklist.terms)
+            languages.update(blocklist.languages)
+        return languages
+
+    def _automaton(self, language: str) -> ahocorasick.Automaton | None:
+        """The language's own terms and the shared ones, in one automaton, built once."""
+        if language not in self._own_automaton:
+            language = SHARED_TERMS  # no terms or lists of its own: share one automaton
+        if language in self._automata:
+            return self._automata[language]
+        automaton = ahocorasick.Automaton()
+        for name, blocklist in self._rules.blocklists.items():
+            if not _rule_runs(blocklist, language):
+                continue
+            terms = [*blocklist.terms.get(SHARED_TERMS, [])]
+            if language != SHARED_TERMS:
+                terms += blocklist.terms.get(language, [])
+            for term in terms:
+                key = matching_text(self._normalise(language, term))
+                if key:
+                    entry = _Term(
+                        f"blocklist.{name}",
+                        len(key),
+                        _is_word_char(key[0]),
+                        _is_word_char(key[-1]),
+                    )
+                    automaton.add_word(key, entry)
+        built = automaton if len(automaton) else None
+        if built is not None:
+            built.make_automaton()
+        self._automata[language] = built
+        return built
+
+    def _blocklist_flags(self, view: MatchingView, language: str) -> list[Flag]:
+        automaton = self._automaton(language)
+        if automaton is None:
+            return []
+        found: dict[tuple[str, int, int], None] = {}
+        visible = view.text
+        for last, term in automaton.iter(visible):
+            first = last - term.length + 1
+            if term.whole_start and first > 0 and _is_word_char(visible[first - 1]):
+                continue
+            if term.whole_end and last + 1 < len(visible) and _is_word_char(visible[last + 1]):
+                continue
+            start, end = view.original_span(first, last + 1)
+            found[(term.rule_id, start, end)] = None
+        flags = []
+        for rule_id, start, end in found:
+            name = rule_id.split(".", 1)[1]
+            blocklist = self._rules.blocklists[name]
+            detail = f"term from block list '{name}'"
+            flags.append(self._flag(rule_id, "blocklist", blocklist, start, end, detail))
+        return flags
+
+    # --- the other families -------------------------------------------------------------
+
+    def _pii_flags(self, text: str, language: str) -> list[Flag]:
+        pii = self._rules.pii
+        kinds = {kind for kind, rule in pii if _rule_runs(rule, language)}
+        if not kinds:
+            return []
+        return [
+            self._flag(
+                f"pii.{hit.kind}", "pii", getattr(pii, hit.kind), hit.start, hit.end, hit.detail
+            )
+            for hit in find_pii(text, kinds)
+        ]
+
+    def _spam_flags(self, text: str, language: str) -> list[Flag]:
+        spam = self._rules.spam
+        flags: list[Flag] = []
+        if _rule_runs(spam.repeated_char, language):
+            for match in self._char_run.finditer(text):
+                if not match.group(1).isdigit():
+                    flags.append(self._flag_match("spam.repeated_char", spam.repeated_char, match))
+        if _rule_runs(spam.repeated_token, language):
+            flags += self._repeated_tokens(text)
+        if _rule_runs(spam.link_density, language):
+            flags += self._link_density(text)
+        return flags
+
+    def _repeated_tokens(self, text: str) -> list[Flag]:
+        rule = self._rules.spam.repeated_token
+        flags = []
+        previous, run_start, run_end, count = "", 0, 0, 0
+        for match in [*_WORD.finditer(text), None]:
+            word = match.group(0).casefold() if match else None
+            if word is not None and word == previous:
+                count, run_end = count + 1, match.end()  # type: ignore[union-attr]
+                continue
+            if count >= rule.min_run:
+                detail = f"'{previous}' {count} times in a row"
+                flags.append(
+                    self._flag("spam.repeated_token", "spam", rule, run_start, run_end, detail)
+                )
+            if match is not None:
+                previous, run_start, run_end, count = word or "", match.start(), match.end(), 1
+        return flags
+
+    def _link_density(self, text: str) -> list[Flag]:
+        rule = self._rules.spam.link_density
+        links = [match.span() for match in _URL.finditer(text)]
+        if len(links) < rule.min_links:
+            return []
+        link_chars = sum(end - start for start, end in links)
+        visible_chars = sum(1 for char in text if not char.isspace())
+        share = link_chars / max(visible_chars, 1)
+        if share < rule.max_link_share:
+            return []
+        detail = f"{len(links)} links, {share:.0%} of the text"
+        return [self._flag("spam.link_density", "spam", rule, links[0][0], links[-1][1], detail)]
+
+    def _length_flags(self, text: str, language: str) -> list[Flag]:
+        length = self._rules.length
+        size = len(text)
+        if _rule_runs(length.too_short, language) and size < length.too_short.chars:
+            detail = f"{size} characters, fewer than {length.too_short.chars}"
+            return [self._flag("length.too_short", "length", length.too_short, 0, size, detail)]
+        if _rule_runs(length.too_long, language) and size > length.too_long.chars:
+            detail = f"{size} characters, more than {length.too_long.chars}"
+            return [self._flag("length.too_long", "length", length.too_long, 0, size, detail)]
+        return []
+
+    def _pattern_flags(self, text: str, language: str) -> list[Flag]:
+        flags = []
+        for pattern, compiled in self._patterns:
+            if not _rule_runs(pattern, language):
+                continue
+            for match in compiled.finditer(text):
+                start, end = match.span()
+                if end > start:
+                    rule_id = f"pattern.{pattern.id}"
+                    flags.append(self._flag(rule_id, pattern.category, pattern, start, end))
+        return flags
+
+    # --- the RuleChecker protocol -------------------------------------------------------
+
+    def check(self, text: str, language: str) -> list[Flag]:
+        """Every hit in ``text`` (already normalised by the language's adapter)."""
+        flags = [
+            *self._blocklist_flags(MatchingView(text), language),
+            *self._pii_flags(text, language),
+            *self._spam_flags(text, language),
+            *self._length_flags(text, language),
+            *self._pattern_flags(text, language),
+        ]
+        return _capped(flags)
+
+    def advice(self, flags: Sequence[Flag], language: str) -> list[str]:
+        """What to fix for these flags, by rule id or category, in the content's language."""
+        texts = self._settings.recommendations.rules
+        fallback = self._settings.recommendations.fallback_language
+        advice: list[str] = []
+        for flag in flags:
+            entry = texts.get(flag.rule_id) or texts.get(flag.category)
+            if entry:
+                advice += localized(entry, language, fallback)
+        return list(dict.fromkeys(advice))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _flag(
+        rule_id: str,
+        category: str,
+        rule: RuleSettings,
+        start: int,
+        end: int,
+        detail: str | None = None,
+    ) -> Flag:
+        return Flag(
+            rule_id=rule_id,
+            category=category,
+            severity=rule.severity,
+            action=rule.action,
+            start=start,
+            end=end,
+            detail=detail,
+        )
+
+    def _flag_match(self, rule_id: str, rule: RuleSettings, match: re.Match[str]) -> Flag:
+        detail = f"'{match.group(1)}' {match.end() - match.start()} times in a row"
+        return self._flag(rule_id, rule_id.split(".")[0], rule, match.start(), match.end(), detail)
+
+
+def _capped(flags: Iterable[Flag]) -> list[Flag]:
+    kept: list[Flag] = []
+    per_rule: dict[str, int] = {}
+    for flag in flags:
+        per_rule[flag.rule_id] = per_rule.get(flag.rule_id, 0) + 1
+        if per_rule[flag.rule_id] <= MAX_FLAGS_PER_RULE:
+            kept.append(flag)
+    return kept
