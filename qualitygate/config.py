@@ -299,6 +299,7 @@ class WorkerSettings(_Section):
     log_content: bool
     prefetch_batches: PositiveInt
     unacked_restore_interval_s: PositiveInt
+    unacked_mutex_expire_s: PositiveInt
     process_start_timeout_s: PositiveInt
     cache_ttl_s: int = Field(ge=0)
 

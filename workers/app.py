@@ -36,6 +36,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # sweeps about every 100 s whatever this says).
             "unacked_restore_interval": worker.unacked_restore_interval_s,
             "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": worker.unacked_mutex_expire_s,
         },
         "accept_content": ["json"],
         "result_accept_content": ["json"],

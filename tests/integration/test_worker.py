@@ -70,7 +70,12 @@ def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
     return task_id
 
 
-def read_all(client: QualityGateClient, expected: int, timeout_s: float) -> list[ResultEntry]:
+def read_all(
+    client: QualityGateClient,
+    expected: int,
+    timeout_s: float,
+    worker: WorkerProcess | None = None,
+) -> list[ResultEntry]:
     entries: list[ResultEntry] = []
 
     def more() -> bool:
@@ -79,7 +84,11 @@ def read_all(client: QualityGateClient, expected: int, timeout_s: float) -> list
         entries.extend(batch)
         return len(entries) >= expected
 
-    wait_for(more, timeout_s, f"{expected} results (got {len(entries)})", every_s=0)
+    try:
+        wait_for(more, timeout_s, f"{expected} results", every_s=0)
+    except AssertionError as exc:
+        log = worker.log()[-4000:] if worker is not None else ""
+        raise AssertionError(f"{exc}; got {len(entries)}. Worker log:\n{log}") from None
     return entries
 
 
@@ -108,7 +117,7 @@ def test_200_items_one_by_one_with_20_bad(
             expected[task_id] = None
     assert sum(1 for v in expected.values() if v) == 20
 
-    entries = read_all(client, 200, timeout_s=90)
+    entries = read_all(client, 200, timeout_s=90, worker=worker)
     assert client.results("cms", "test", count=10, block_ms=500) == []  # and nothing more
     by_task = {entry.result.task_id: entry.result for entry in entries}
     assert len(entries) == 200 and set(by_task) == set(expected)
@@ -179,8 +188,8 @@ def test_sigkill_mid_batch_loses_nothing(
     assert published_before < 240, "the worker finished before it could be killed"
     assert held, "the killed worker held no unacknowledged messages"
 
-    start_worker(**short)
-    entries = read_all(client, 240, timeout_s=90)
+    restarted = start_worker(**short)
+    entries = read_all(client, 240, timeout_s=120, worker=restarted)
     assert client.results("cms", "test", count=10, block_ms=1500) == []
     counts = Counter(entry.result.task_id for entry in entries)
     assert set(counts) == set(task_ids) and max(counts.values()) == 1  # once per message
@@ -208,6 +217,6 @@ def test_a_killed_pool_process_hands_its_batch_back_at_once(
     ).stdout.split()
     os.kill(int(child), signal.SIGKILL)
 
-    entries = read_all(client, 160, timeout_s=60)
+    entries = read_all(client, 160, timeout_s=60, worker=worker)
     assert Counter(entry.result.task_id for entry in entries) == Counter(task_ids)
     client.close()
