@@ -71,12 +71,39 @@ def build_model(
         tie_word_embeddings=False,
     )
     setattr(config, TEST_MODEL_MARKER, True)
-    model = Qwen3ForSequenceClassification(config)
-    # A wider score head spreads the random rewards over a few units, like a real
-    # reward model's logits, so demos show more than one level.
+    return Qwen3ForSequenceClassification(config).eval()
+
+
+def _centre_score_head(
+    model: Qwen3ForSequenceClassification, tokenizer: PreTrainedTokenizerFast
+) -> None:
+    """Point the random score head away from the hidden states' shared direction.
+
+    A random head reads mostly the direction every final hidden state shares, so all
+    rewards land on one side of zero and a demo shows a single level. Removing that
+    component and scaling the head gives rewards centred near zero with a spread of
+    about two units on the shipped sample (templated as chats, as the scorer sees
+    text), like a real reward model's logits. The rewards still come from the forward
+    pass; they stay meaningless.
+    """
+    chats = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": "Write a post."}, {"role": "assistant", "content": line}],
+            tokenize=False,
+        )
+        for line in _sample_text()
+        if line.strip()
+    ]
+    batch = tokenizer(chats, padding=True, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
-        model.score.weight.normal_(0.0, 1.0, generator=torch.Generator().manual_seed(seed))
-    return model.eval()
+        hidden = model.model(**batch).last_hidden_state
+        last = batch["attention_mask"].sum(dim=1) - 1
+        states = hidden[torch.arange(len(chats)), last]
+        shared = states.mean(dim=0)
+        weight = model.score.weight[0]
+        weight -= (weight @ shared) / (shared @ shared) * shared
+        spread = (states @ weight).std()
+        model.score.weight.mul_(2.0 / spread)
 
 
 def make_test_model(directory: str | Path, seed: int = 0) -> Path:
@@ -85,6 +112,7 @@ def make_test_model(directory: str | Path, seed: int = 0) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
     model = build_model(len(tokenizer), tokenizer.pad_token_id, seed=seed)
+    _centre_score_head(model, tokenizer)
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target

@@ -120,3 +120,11 @@ def test_settings_are_immutable() -> None:
     settings: Settings = load_settings()
     with pytest.raises(Exception, match="frozen"):
         settings.model.name = "other"  # type: ignore[misc]
+
+
+def test_shipped_operator_example_validates() -> None:
+    example = Path(__file__).resolve().parent.parent / "config" / "examples" / "operator.yaml"
+    settings = load_settings(example)
+    assert settings.levels.excellent == 0.85
+    assert settings.language("zh").traditional_to_simplified is True
+    assert "change-me" not in str(settings.public_dump())
