@@ -161,3 +161,20 @@ def test_error_results_echo_only_sane_metadata() -> None:
     )
     assert [r.metadata for r in results] == [{"rev": 1}, {}, {}]
     assert all(r.status == "error" for r in results)
+
+
+def test_public_names_resolve_lazily() -> None:
+    import qualitygate
+
+    assert set(qualitygate.__all__) == {
+        "ContentItem",
+        "GradeResult",
+        "LanguageGuess",
+        "QualityGate",
+        "Settings",
+        "detect_language",
+        "load_settings",
+    }
+    assert qualitygate.QualityGate is QualityGate
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = qualitygate.nope
