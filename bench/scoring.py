@@ -352,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tiny", action="store_true", help="a tiny model: a smoke test")
     parser.add_argument("--in-process", action="store_true", help="no fresh process per way")
     parser.add_argument("--output", type=Path, default=None, help="results directory")
+    parser.add_argument("--name", default=None, help="results file name (default: scoring)")
     args = parser.parse_args(argv)
     methods = [method.strip() for method in args.methods.split(",") if method.strip()]
     unknown = sorted(set(methods) - METHODS.keys())
@@ -370,7 +371,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     payload["machine"] = machine | {"load_average_at_end": load_average()}
     print_report(payload)
-    path = write_results("scoring" + ("-tiny" if args.tiny else ""), payload, args.output)
+    name = args.name or ("scoring-tiny" if args.tiny else "scoring")
+    path = write_results(name, payload, args.output)
     print(f"wrote {path}")
     return payload
 
