@@ -125,7 +125,7 @@ def make_scorer(
     """The project's scorer around a model built in memory, with the test tokenizer."""
     tokenizer = build_tokenizer()
     settings = bench_model_settings(
-        "random-skywork-reward-v2-qwen3-8b-shapes", max_length, batch_tokens
+        "random-skywork-reward-v2-qwen3-8b-shapes", max_length, batch_tokens, device.type
     )
     info = ModelInfo(name=settings.name, revision="random", test_model=True)
     return RewardScorer(model, tokenizer, settings, info, device)
@@ -237,7 +237,7 @@ def print_report(payload: dict[str, Any]) -> None:
     settings = payload["settings"]
     title = (
         f"{settings['mode']}: {settings['device']}, {settings['dtype']}, "
-        f"{settings['matmul_parameters'] / 1e6:,.1f}M matmul params, {settings['attention']}, "
+        f"{settings['matmul_parameters']:,} matmul params, {settings['attention']}, "
         f"{settings['item_tokens']}-token items, peak {settings['peak_bf16_tflops']} TFLOP/s"
     )
     headers = ["batch tokens", "items/batch", "passes", "tokens/s", "TFLOP/s", "MFU", "s"]

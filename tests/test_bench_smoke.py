@@ -112,3 +112,16 @@ def test_pipeline_bench_uses_a_scorer_double_and_reports_every_case(tmp_path: Pa
     for row in payload["results"]:
         assert row["total"]["p50_ms"] <= row["total"]["p99_ms"]
     assert "time_item" in (tmp_path / "profile.txt").read_text(encoding="utf-8")
+
+
+def test_scorer_tokenizes_the_corpus_as_the_tokenizer_does(tmp_path: Path) -> None:
+    """The benchmark's token counts are the tokenizer's own: the fast path changes no id."""
+    from bench.models import bench_model_settings, make_bench_model
+    from qualitygate.scoring import RewardScorer
+
+    make_bench_model(tmp_path, SMOKE_SHAPE)
+    scorer = RewardScorer.load(bench_model_settings(tmp_path, 4096, 16384))
+    texts = [item.text for item in corpus.generate(40, seed=3)]
+    expected = [scorer.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+    assert scorer._encode_many(texts) == expected
+    assert [scorer._encode(text) for text in texts] == expected
