@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import torch
+from tokenizers import Tokenizer
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -140,11 +141,7 @@ class RewardScorer:
         self.model.config.pad_token_id = self._pad_id
         # Scoring reads one position once: a key/value cache is copied memory for nothing.
         self.model.config.use_cache = False
-        self._backend = (
-            getattr(self.tokenizer, "backend_tokenizer", None)
-            if getattr(self.tokenizer, "is_fast", False)
-            else None
-        )
+        self._backend = _plain_backend(self.tokenizer)
         self._prompt_parts = lru_cache(maxsize=256)(self._template_parts)
         self._elision_ids = self._encode(_ELISION)
         # Check the template once, on a real prompt, so a bad checkpoint fails at start.
@@ -308,6 +305,22 @@ class RewardScorer:
         self.stats.real_tokens += sum(len(row) for row in rows)
         self.stats.padded_tokens += input_ids.numel()
         return values
+
+
+def _plain_backend(tokenizer: PreTrainedTokenizerBase) -> Tokenizer | None:
+    """A private copy of a fast tokenizer's Rust backend with padding and truncation off.
+
+    A tokenizer.json can carry padding or truncation settings (saved by whoever last
+    called the tokenizer with ``padding=True``); the tokenizer's own ``__call__`` resets
+    them on every call, the raw backend would apply them. The copy never sees them.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if not getattr(tokenizer, "is_fast", False) or backend is None:
+        return None
+    plain = Tokenizer.from_str(backend.to_str())
+    plain.no_padding()
+    plain.no_truncation()
+    return plain
 
 
 def _require_pad_id(tokenizer: PreTrainedTokenizerBase, name: str) -> int:

@@ -125,3 +125,20 @@ def test_scorer_tokenizes_the_corpus_as_the_tokenizer_does(tmp_path: Path) -> No
     expected = [scorer.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
     assert scorer._encode_many(texts) == expected
     assert [scorer._encode(text) for text in texts] == expected
+
+
+def test_scorer_ignores_padding_and_truncation_saved_in_tokenizer_json(tmp_path: Path) -> None:
+    """A tokenizer.json saved after ``padding=True`` must not pad or cut the scorer's ids."""
+    from bench.models import bench_model_settings, make_bench_model
+    from qualitygate.scoring import RewardScorer
+    from qualitygate.testmodel import build_tokenizer
+
+    make_bench_model(tmp_path, SMOKE_SHAPE)
+    tokenizer = build_tokenizer()
+    texts = ["short", "a much longer text than the first one, with more tokens in it"]
+    expected = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+    tokenizer(texts, padding=True)  # leaves padding switched on in the Rust backend
+    tokenizer.backend_tokenizer.enable_truncation(max_length=4)
+    tokenizer.save_pretrained(tmp_path)
+    scorer = RewardScorer.load(bench_model_settings(tmp_path, 4096, 16384))
+    assert scorer._encode_many(texts) == expected
