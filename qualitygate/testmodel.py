@@ -104,6 +104,8 @@ def _centre_score_head(
         weight -= (weight @ shared) / (shared @ shared) * shared
         spread = (states @ weight).std()
         model.score.weight.mul_(2.0 / spread)
+    # Batch encoding switched padding on in the backend; it must not be saved with it.
+    tokenizer.backend_tokenizer.no_padding()
 
 
 def make_test_model(directory: str | Path, seed: int = 0) -> Path:

@@ -84,3 +84,8 @@ def test_make_test_model_is_small_and_loadable(tmp_path: Path) -> None:
     assert sum(p.numel() for p in model.parameters()) < 1_000_000
     assert model.config.num_labels == 1
     assert tokenizer.pad_token is not None and tokenizer.chat_template
+
+
+def test_test_model_tokenizer_is_saved_without_padding(test_model_dir: Path) -> None:
+    saved = json.loads((test_model_dir / "tokenizer.json").read_text("utf-8"))
+    assert saved["padding"] is None and saved["truncation"] is None
