@@ -8,16 +8,21 @@ of ``qualitygate`` that imports Celery or Redis; it must not import ``workers``.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import redis
 from celery import Celery
 from kombu.utils.uuid import uuid
+from pydantic import ValidationError
 
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import InvalidItemError
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
+
+logger = logging.getLogger(__name__)
 
 # The task the workers register; a CMS in another language sends Celery protocol 2
 # messages with this task name and the item as the only positional argument.
@@ -176,5 +181,27 @@ def _entries(messages: Iterable[Any]) -> list[ResultEntry]:
     for entry_id, fields in messages:
         if not fields:  # trimmed away while pending
             continue
-        entries.append(ResultEntry(entry_id, GradeResult.model_validate_json(fields["result"])))
+        result = parse_result(fields.get("result"))
+        if result is None:
+            # Left pending (XPENDING shows it), so one stray entry never blocks the rest.
+            logger.warning("stream entry %s is not a GradeResult; left pending", entry_id)
+            continue
+        entries.append(ResultEntry(entry_id, result))
     return entries
+
+
+def parse_result(raw: str | None) -> GradeResult | None:
+    """A result from a newer or older worker too: fields this client does not know are
+    dropped rather than failing the read; None when it is not a result at all."""
+    if not raw:
+        return None
+    try:
+        return GradeResult.model_validate_json(raw)
+    except ValidationError:
+        pass
+    try:
+        data = json.loads(raw)
+        known = {k: v for k, v in data.items() if k in GradeResult.model_fields}
+        return GradeResult.model_validate(known)
+    except (ValueError, AttributeError, ValidationError):
+        return None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from qualitygate.config import Settings
 from qualitygate.errors import InvalidItemError, QualityGateError, ScoringError
-from qualitygate.schemas import GradeResult, item_id_of
+from qualitygate.schemas import GradeResult, echoable_metadata, scrub_surrogates
 from workers import metrics
 from workers.logs import content_field
 from workers.publish import Outgoing, ResultPublisher
@@ -60,12 +60,10 @@ def delivery_from(task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) 
 def result_id_for(payload: Any, task_id: str) -> str:
     """The item's own id when it is a usable one, else the task id submit returned."""
     raw = payload.get("id") if isinstance(payload, Mapping) else None
-    if isinstance(raw, str) and 1 <= len(raw) <= 256:
-        return raw
-    candidate = item_id_of(payload)
-    if candidate and isinstance(raw, int) and not isinstance(raw, bool):
-        return candidate
-    return task_id
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return task_id
+    text = str(raw)
+    return scrub_surrogates(text) if 1 <= len(text) <= 256 else task_id
 
 
 @dataclass
@@ -113,6 +111,9 @@ class BatchGrader:
         for delivery in fresh:
             try:
                 pending.append(self._prepare(delivery))
+            except self.pass_through:
+                self.publisher.publish(outgoing)
+                raise
             except QualityGateError as error:
                 outgoing.append(self._failure(delivery, error))
             except Exception as exc:  # a bug must cost one item, not the batch
@@ -121,12 +122,21 @@ class BatchGrader:
 
         to_score = self._answer_from_cache(pending, outgoing)
         scored: list[tuple[_Pending, Outgoing]] = []
+        published_early: list[GradeResult] = []
+
+        def publish_now(extra: Sequence[Outgoing] = ()) -> None:
+            # Before an item that may kill this process is retried alone, what is finished
+            # is published, so a crash cannot charge (and dead-letter) finished neighbours.
+            ready = outgoing + [out for _, out in scored] + list(extra)
+            flags = self.publisher.publish(ready)
+            published_early.extend(out.result for out, n in zip(ready, flags, strict=True) if n)
+
         try:
-            self._score(to_score, scored)
+            self._score(to_score, scored, publish_now)
         except self.pass_through:
             # Out of time: publish what is done; the task hands the batch back, and the
             # messages already answered are skipped when they come again.
-            self.publisher.publish(outgoing + [out for _, out in scored])
+            publish_now()
             raise
         outgoing.extend(out for _, out in scored)
 
@@ -134,7 +144,9 @@ class BatchGrader:
         self.publisher.remember(
             [(p.cache_key, out.result) for p, out in scored if out.result.status == "graded"]
         )
-        fresh_results = [out.result for out, is_new in zip(outgoing, new, strict=True) if is_new]
+        fresh_results = published_early + [
+            out.result for out, is_new in zip(outgoing, new, strict=True) if is_new
+        ]
         metrics.observe_results(fresh_results)
         elapsed = time.perf_counter() - started
         metrics.BATCH_SIZE.observe(len(deliveries))
@@ -149,7 +161,7 @@ class BatchGrader:
             extra={
                 "batch_size": len(deliveries),
                 "batch_ms": round(elapsed * 1000, 3),
-                "published": sum(new),
+                "published": len(fresh_results),
                 "errors": errors,
                 "task_ids": [d.task_id for d in deliveries],
             },
@@ -198,17 +210,26 @@ class BatchGrader:
             outgoing.append(Outgoing(result, item.delivery.task_id))
         return to_score
 
-    def _score(self, pending: list[_Pending], done: list[tuple[_Pending, Outgoing]]) -> None:
+    def _score(
+        self,
+        pending: list[_Pending],
+        done: list[tuple[_Pending, Outgoing]],
+        publish_now: Callable[[], None],
+    ) -> None:
         """Score items never tried before together; items an earlier delivery crashed on,
         and items of a batch that crashed, alone, so one poison item cannot take its
-        neighbours down. Appends to ``done`` as results come, so they survive a time limit.
+        neighbours down. Appends to ``done`` as results come, so they survive a time limit,
+        and publishes them before each risky try alone, so they survive a process crash.
 
         An attempt is counted just before the try that makes it, so items a crash never
-        reached are not charged for it.
+        reached are not charged for it. After a batch try that raised, each of its items
+        is tried alone at least once, even when that batch try used up its budget.
         """
         tried = self.publisher.attempts_so_far([p.delivery.task_id for p in pending])
         fresh = [p for p, count in zip(pending, tried, strict=True) if count == 0]
         alone = [p for p, count in zip(pending, tried, strict=True) if count > 0]
+        charged: set[str] = set()
+        batch_error: str | None = None
         if fresh:
             counts = self.publisher.count_attempts([p.delivery.task_id for p in fresh])
             for p, count in zip(fresh, counts, strict=True):
@@ -218,21 +239,28 @@ class BatchGrader:
             except self.pass_through:
                 raise
             except Exception as exc:
+                batch_error = _first_line(exc)
                 logger.warning(
                     "scoring a batch of %d failed, retrying items alone: %s",
                     len(fresh),
-                    _first_line(exc),
+                    batch_error,
                 )
                 self.sleep(self.backoff_s)
                 alone = fresh + alone
+                charged = {p.delivery.task_id for p in fresh}
             else:
                 done.extend(
                     (p, Outgoing(result, p.delivery.task_id))
                     for p, result in zip(fresh, results, strict=True)
                 )
         for p in alone:
-            p.attempts = self.publisher.count_attempts([p.delivery.task_id])[0]
-            done.append((p, self._score_alone(p)))
+            publish_now()
+            # A batch try that used up an item's budget still leaves it one try alone.
+            if p.delivery.task_id not in charged or p.attempts < self.max_attempts:
+                p.attempts = self.publisher.count_attempts([p.delivery.task_id])[0]
+            done.append((p, self._score_alone(p, batch_error)))
+        if alone:
+            publish_now()
 
     def _score_together(self, pending: list[_Pending]) -> list[GradeResult]:
         if not pending:
@@ -251,10 +279,10 @@ class BatchGrader:
             results.append(result)
         return results
 
-    def _score_alone(self, p: _Pending) -> Outgoing:
+    def _score_alone(self, p: _Pending, last_error: str | None = None) -> Outgoing:
         """Retry one item with exponential backoff until it scores or its attempts, counted
         across deliveries, run out; then it is an error result and goes to the dead stream."""
-        last_error = "the worker process died while scoring it"
+        last_error = last_error or "the worker process died while scoring it"
         while p.attempts <= self.max_attempts:
             try:
                 return Outgoing(self._score_together([p])[0], p.delivery.task_id)
@@ -289,18 +317,17 @@ class BatchGrader:
         return Outgoing(result, p.delivery.task_id, payload=p.delivery.payload, dead=True)
 
     def _failure(self, delivery: Delivery, error: QualityGateError) -> Outgoing:
-        return failure_for(delivery, error, self.settings.version)
+        return failure_for(delivery, error, self.settings)
 
 
-def failure_for(delivery: Delivery, error: QualityGateError, config_version: str) -> Outgoing:
-    """An error result for a message, under the best id it has, echoing its metadata."""
+def failure_for(delivery: Delivery, error: QualityGateError, settings: Settings) -> Outgoing:
+    """An error result for a message, under the best id it has, echoing sane metadata."""
     payload = delivery.payload
-    metadata = payload.get("metadata") if isinstance(payload, Mapping) else None
     result = GradeResult.failure(
         result_id_for(payload, delivery.task_id),
         error,
-        config_version,
-        metadata if isinstance(metadata, dict) else None,
+        settings.version,
+        echoable_metadata(payload, settings.limits),
     )
     result.task_id = delivery.task_id
     return Outgoing(result, delivery.task_id)

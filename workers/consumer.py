@@ -1,7 +1,8 @@
 """The worker's message consumer: Celery's, plus an error result for unreadable messages.
 
 Celery acknowledges a message it cannot decode (not JSON) and rejects one whose content
-type is refused (pickle): both would vanish without a trace for the CMS. This consumer
+type is refused (pickle), whose task name is unknown or that has no task header: each
+would vanish without a trace for the CMS. This consumer
 publishes an error result for them first, under the task id from the message headers.
 Celery's own log lines for these dump the message body, which may be content, so they
 are replaced by lines that do not unless ``worker.log_content`` asks for it.
@@ -30,6 +31,18 @@ class QualityGateConsumer(Consumer):
         self._answer(message, f"message: refused ({type(exc).__name__}: {exc})")
         message.reject_log_error(logger, self.connection_errors)
         signals.task_rejected.send(sender=self, message=message, exc=exc)
+
+    def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:
+        # The queue is qualitygate's alone: a task of another name is a misrouted producer.
+        headers = message.headers if isinstance(message.headers, dict) else {}
+        self._answer(message, f"message: unknown task {str(headers.get('task'))[:100]!r}")
+        message.reject_log_error(logger, self.connection_errors)
+        signals.task_rejected.send(sender=self, message=message, exc=exc)
+
+    def on_unknown_message(self, body: Any, message: Any) -> None:
+        self._answer(message, "message: not a Celery task message (no task header)")
+        message.reject_log_error(logger, self.connection_errors)
+        signals.task_rejected.send(sender=self, message=message, exc=None)
 
     def _answer(self, message: Any, problem: str) -> None:
         headers = message.headers if isinstance(message.headers, dict) else {}

@@ -53,8 +53,11 @@ class WorkerRuntime:
 
     def publish_undeliverable(self, deliveries: list[Delivery]) -> None:
         """Error results for messages that never reach the pool (not JSON, not a task)."""
-        version = self.settings.version
-        outgoing = [failure_for(d, InvalidItemError(d.problem or ""), version) for d in deliveries]
+        problems = [InvalidItemError(d.problem or "") for d in deliveries]
+        outgoing = [
+            failure_for(d, error, self.settings)
+            for d, error in zip(deliveries, problems, strict=True)
+        ]
         self.publisher.publish(outgoing)
         metrics.observe_results([out.result for out in outgoing])
 

@@ -56,9 +56,15 @@ class GradeBatch(Batches):
         if unreadable:
             for _, delivery in unreadable:
                 logger.error("unreadable message %s: %s", delivery.task_id, delivery.problem)
-            runtime().publish_undeliverable([d for _, d in unreadable])
-            for request, _ in unreadable:
-                request.acknowledge()
+            try:
+                runtime().publish_undeliverable([d for _, d in unreadable])
+            except Exception:
+                # Redis is away: hand them back for later, and still grade the rest.
+                logger.exception("could not publish %d error results", len(unreadable))
+                _requeue([request for request, _ in unreadable], "publishing failed")
+            else:
+                for request, _ in unreadable:
+                    request.acknowledge()
         if not ready:
             return None
         held = [request for request, _ in ready]

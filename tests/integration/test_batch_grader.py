@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import redis
 
 from qualitygate.errors import ScoringError
+from qualitygate.language import UNDETERMINED
 from qualitygate.pipeline import QualityGate
 from qualitygate.schemas import GradeResult, ModelInfo
 from tests.integration.conftest import QueueNamespace
@@ -149,3 +151,96 @@ def test_out_of_time_publishes_what_is_done_and_a_redelivery_finishes_the_rest(
     assert sorted(results) == ["i0", "i1", "i2", "i3"]  # each once
     assert results["i2"].status == "graded" and results["i3"].status == "error"
     assert results["i0"].attempts == 2 and results["i2"].attempts == 3
+
+
+class ProcessDied(BaseException):
+    """Stands in for SIGKILL or a segfault: nothing after it runs in the process."""
+
+
+class KillingScorer(FlakyScorer):
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        if any(self.poison in text for _, text in pairs):
+            self.calls.append(len(pairs))
+            raise ProcessDied
+        return super().score(pairs)
+
+
+def test_a_poison_that_kills_the_process_never_dead_letters_its_neighbours(
+    namespace: QueueNamespace, redis_client: redis.Redis
+) -> None:
+    scorer = KillingScorer(poison="POISON")
+    grader = make_grader(namespace, scorer, QG_WORKER__MAX_RETRIES="2", QG_WORKER__CACHE_TTL_S="0")
+    batch = deliveries(["a good comment", "POISON", "another good one"])
+    for _ in range(6):  # each delivery after a "crash" is what Redis hands back
+        try:
+            grader.run(batch)
+            break
+        except ProcessDied:
+            continue
+    by_id = {r.id: r for r in stream(redis_client, grader.settings.streams.results)}
+    assert by_id["i0"].status == by_id["i2"].status == "graded"
+    assert by_id["i1"].error is not None and by_id["i1"].error.code == "scoring_failed"
+    dead = [
+        json.loads(f["payload"])["id"] for _, f in redis_client.xrange(grader.settings.streams.dead)
+    ]
+    assert dead == ["i1"]
+
+
+def test_with_no_retries_a_failed_batch_still_tries_each_item_alone_once(
+    namespace: QueueNamespace, redis_client: redis.Redis
+) -> None:
+    scorer = FlakyScorer(poison="POISON")
+    grader = make_grader(namespace, scorer, QG_WORKER__MAX_RETRIES="0", QG_WORKER__CACHE_TTL_S="0")
+    grader.run(deliveries(["fine text", "POISON"]))
+    by_id = {r.id: r for r in stream(redis_client, grader.settings.streams.results)}
+    assert by_id["i0"].status == "graded"
+    error = by_id["i1"].error
+    assert error is not None and "CUDA out of memory" in error.message
+    assert scorer.calls == [2, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"id": "a\ud800", "txt": "a typo'd field"},
+        {"id": "m3", "metadata": {"k": "\udc00"}},
+        {"id": "big", "metadata": {"blob": "x" * 100_000}},
+    ],
+)
+def test_invalid_items_with_hostile_ids_or_metadata_are_still_answered(
+    namespace: QueueNamespace, redis_client: redis.Redis, payload: dict[str, object]
+) -> None:
+    grader = make_grader(namespace, FlakyScorer())
+    grader.run([Delivery("t-good", {"id": "good", "text": "fine"}), Delivery("t-bad", payload)])
+    results = {r.task_id: r for r in stream(redis_client, grader.settings.streams.results)}
+    assert results["t-good"].status == "graded"
+    bad = results["t-bad"]
+    assert bad.status == "error" and "\ud800" not in bad.id
+    assert len(json.dumps(bad.metadata)) <= grader.settings.limits.max_metadata_bytes
+
+
+def test_running_out_of_time_while_preparing_hands_the_batch_back(
+    namespace: QueueNamespace, redis_client: redis.Redis
+) -> None:
+    class OutOfTime(Exception):
+        pass
+
+    settings = namespace.settings()
+
+    def detector(text: str, hint: str | None) -> Any:
+        if "slow" in text:
+            raise OutOfTime
+        return UNDETERMINED
+
+    gate = QualityGate(settings, FlakyScorer(), detector=detector)
+    grader = BatchGrader(
+        gate, ResultPublisher.from_settings(settings), settings, pass_through=(OutOfTime,)
+    )
+    batch = [
+        Delivery("t0", {"id": "a", "text": "a good but slow item"}),
+        Delivery("t1", {"id": "b"}),
+    ]
+    with pytest.raises(OutOfTime):
+        grader.run(batch)
+    published = stream(redis_client, settings.streams.results)
+    assert all(result.id != "a" for result in published)  # not turned into an error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -87,4 +88,23 @@ def test_submit_validates_before_sending(
     task_ids = client.submit([{"id": "a", "text": "fine"}, {"id": "b"}], validate=False)
     assert len(set(task_ids)) == 2 and redis_client.llen(settings.worker.queue) == 2
     assert client.get("nothing-here") is None
+    client.close()
+
+
+def test_an_entry_the_client_cannot_read_never_blocks_the_others(
+    namespace: QueueNamespace, redis_client: redis.Redis
+) -> None:
+    settings = namespace.settings()
+    client = QualityGateClient(settings=settings)
+    client.ensure_group("cms")
+    stream = settings.streams.results
+    newer = GradeResult(id="newer", status="graded", config_version="v").model_dump(mode="json")
+    redis_client.xadd(stream, {"result": json.dumps(newer | {"field_from_a_newer_worker": 1})})
+    redis_client.xadd(stream, {"result": "not a result at all"})
+    redis_client.xadd(stream, {"unexpected": "shape"})
+    publish_results(settings, 2)
+    entries = client.results("cms", "web-1", count=10, block_ms=500)
+    assert [entry.result.id for entry in entries] == ["newer", "r0", "r1"]
+    # The unreadable ones stay pending for an operator (XPENDING), not lost.
+    assert redis_client.xpending(stream, "cms")["pending"] == 5
     client.close()

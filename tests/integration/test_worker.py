@@ -219,4 +219,6 @@ def test_a_killed_pool_process_hands_its_batch_back_at_once(
 
     entries = read_all(client, 160, timeout_s=60, worker=worker)
     assert Counter(entry.result.task_id for entry in entries) == Counter(task_ids)
+    # The kill landed on a process that held a batch, so the requeue path really ran.
+    assert "the process grading a batch" in worker.log()
     client.close()
