@@ -44,6 +44,8 @@ def install(gate: Any) -> Any:
     """Wrap the gate's scorer when the test variable is set; otherwise return it as is."""
     marker = os.environ.get(CRASH_MARKER_VAR)
     if marker:
-        logger.warning("TEST HOOK ACTIVE: scoring a text containing the crash marker kills this process")
+        logger.warning(
+            "TEST HOOK ACTIVE: scoring a text containing the crash marker kills this process"
+        )
         gate.scorer = _CrashingScorer(gate.scorer, marker)
     return gate

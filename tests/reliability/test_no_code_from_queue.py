@@ -119,8 +119,7 @@ def test_a_worker_whose_celery_config_accepts_pickle_refuses_to_start(
     # override what create_app set (conf.update wins over a config source): what is left
     # is a deployment that changes the app's config in code, as this module does.
     (tmp_path / "patched_app.py").write_text(
-        "from workers.app import app\n"
-        'app.conf.accept_content = ["json", "pickle"]\n',
+        'from workers.app import app\napp.conf.accept_content = ["json", "pickle"]\n',
         encoding="utf-8",
     )
     env = worker_environment(

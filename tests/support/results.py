@@ -12,9 +12,11 @@ def read_all(
     timeout_s: float,
     worker: WorkerProcess | None = None,
     group: str = "cms",
+    into: list[ResultEntry] | None = None,
 ) -> list[ResultEntry]:
-    """At least ``expected`` entries from the results stream (acknowledged as read)."""
-    entries: list[ResultEntry] = []
+    """At least ``expected`` entries from the results stream (acknowledged as read),
+    collected in ``into`` when given, so a caller still has them after a timeout."""
+    entries: list[ResultEntry] = [] if into is None else into
 
     def more() -> bool:
         batch = client.results(group, "test", count=500, block_ms=200)
