@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qualitygate.client import QualityGateClient
-from tests.integration.test_worker import send_not_json
 from tests.reliability.strategies import SENTINEL, items
+from tests.support.messages import send_not_json
 from tests.support.results import read_all
 from tests.support.workers import QueueNamespace, WorkerProcess
 
