@@ -1,11 +1,12 @@
 """Hostile rules and text: no block-list term or operator pattern makes the rules engine
 take more than linear time, and a pattern that needs backtracking is refused at load.
 
-Timing claims are relative (the best of five runs at 2n against n), never absolute.
+Timing claims are relative (the best of five runs at 4n against n), never absolute.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
@@ -52,11 +53,17 @@ def best_of(runs: int, action: Callable[[], object]) -> float:
 
 
 def scaling(engine: RuleEngine, unit: str, n: int) -> float:
-    small, large = unit * n, unit * (2 * n)
+    """time(4n) / time(n), best of five each, without the garbage collector: linear is
+    about 4, quadratic about 16; the bound of 8 leaves room for a noisy shared machine."""
+    small, large = unit * n, unit * (4 * n)
     engine.check(small, "en")  # warm up
-    return best_of(5, lambda: engine.check(large, "en")) / best_of(
-        5, lambda: engine.check(small, "en")
-    )
+    gc.disable()
+    try:
+        big = best_of(5, lambda: engine.check(large, "en"))
+        little = best_of(5, lambda: engine.check(small, "en"))
+    finally:
+        gc.enable()
+    return big / little
 
 
 @pytest.mark.parametrize("text", NEEDS_BACKTRACKING)
@@ -68,7 +75,7 @@ def test_a_pattern_that_needs_backtracking_is_refused_at_load(text: str) -> None
 def test_redos_shaped_patterns_run_in_linear_time() -> None:
     settings = with_rules(patterns=[pattern(i, p) for i, p in enumerate(HOSTILE_PATTERNS)])
     engine = RuleEngine(settings)
-    assert scaling(engine, "a", 100_000) < 3.0  # linear: 2; quadratic: 4
+    assert scaling(engine, "a", 50_000) < 8
     flags = engine.check("a" * 50_000, "en")  # each is still matched, not skipped
     assert {f.rule_id for f in flags} >= {"pattern.hostile-0", "pattern.hostile-4"}
 
@@ -86,7 +93,7 @@ def test_5000_nested_terms_report_nothing_inside_a_long_word() -> None:
 
 def test_nested_terms_scale_linearly_with_the_text() -> None:
     engine = RuleEngine(nested_blocklist(["ab" * k for k in range(1, 1001)]))
-    assert scaling(engine, "ab", 50_000) < 3.0
+    assert scaling(engine, "ab", 25_000) < 8
     # Text made only of hits stops early: every list already has all it may report.
     words = RuleEngine(nested_blocklist([" ".join(["ab"] * k) for k in range(1, 301)]))
-    assert scaling(words, "ab ", 50_000) < 3.0
+    assert scaling(words, "ab ", 20_000) < 8
