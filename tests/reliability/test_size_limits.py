@@ -2,12 +2,16 @@
 refuses one that arrives anyway, and a burst of maximal items stays under a memory bound.
 
 The bound: the worker's resident memory (main process plus pool process) after it has
-loaded the model and graded one small item, plus a budget per item the worker can hold at
-once (batch_size x prefetch_batches messages). The budget per held item is 40 times its
-UTF-8 size, generous for what holding and grading one item takes: the JSON message, the
-decoded str (up to 4 bytes a character), the extracted and normalised copies, the
-matching view for the rules, and the token ids for the pairs of one batch. Plus 150 MB for
-allocator slack and the first batch's one-off costs.
+loaded the model and graded one small item, plus
+- per message the worker can hold (batch_size x prefetch_batches), 40 times its UTF-8
+  size: the JSON message, the decoded str (up to 4 bytes a character), the extracted and
+  normalised copies and the matching view for the rules;
+- per item of the batch being scored, 150 bytes per character: the scorer tokenizes a
+  whole batch in one call (tokenizers' Rust ``Encoding``: ids, type ids, token strings,
+  offsets and masks, about 100 bytes a token, and a token can be one character of this
+  mixed CJK and emoji text) and then the Python list of ids, all before truncating to
+  ``model.max_length``;
+- 150 MB for allocator slack and the first batch's one-off costs.
 """
 
 from __future__ import annotations
@@ -125,7 +129,7 @@ def test_a_burst_of_maximal_items_stays_under_the_memory_bound(
         assert refused.status == "error" and refused.error is not None
         assert "max_text_chars" in refused.error.message
     held = BATCH * PREFETCH_BATCHES
-    bound = baseline + held * 40 * item_bytes + 150 * 2**20
+    bound = baseline + held * 40 * item_bytes + BATCH * MAX_CHARS * 150 + 150 * 2**20
     print(
         f"\nRSS: baseline {baseline / 2**20:.0f} MiB, peak {sampler.peak / 2**20:.0f} MiB, "
         f"bound {bound / 2**20:.0f} MiB ({BURST} items of {item_bytes / 2**20:.2f} MiB UTF-8)"
