@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 from celery import Celery, signals
@@ -59,6 +60,35 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+#: The only content type a worker may decode: pickle, yaml or msgpack from the queue would
+#: let whoever can write to Redis run code in the worker (pickle) or build odd objects.
+SAFE_CONTENT = frozenset({"json", "application/json"})
+
+
+class UnsafeSerializerError(RuntimeError):
+    """The Celery config lets the worker decode something other than JSON."""
+
+
+def refuse_unsafe_serializers(conf: Any) -> None:
+    """Fail unless every serializer setting is JSON. The settings model has no key for
+    them, but ``celery --config MODULE`` or ``app.conf.update`` could still change them."""
+    unsafe = {
+        name: value
+        for name in ("accept_content", "result_accept_content")
+        if (value := conf.get(name)) is None or set(value) - SAFE_CONTENT
+    } | {
+        name: value
+        for name in ("task_serializer", "result_serializer", "event_serializer")
+        if conf.get(name) not in SAFE_CONTENT
+    }
+    if unsafe:
+        found = ", ".join(f"{name}={value!r}" for name, value in sorted(unsafe.items()))
+        raise UnsafeSerializerError(
+            f"refusing to start: the worker accepts JSON only, but the config sets {found}; "
+            "pickle from the queue would run code"
+        )
+
+
 def create_app(settings: Settings) -> Celery:
     configure(settings)
     app = Celery("qualitygate", set_as_current=True)
@@ -75,6 +105,19 @@ def _format_logs(logger: logging.Logger, **_: Any) -> None:
 @signals.after_setup_task_logger.connect
 def _format_task_logs(logger: logging.Logger, **_: Any) -> None:
     logs.apply_format(logger, runtime().settings.worker)
+
+
+@signals.worker_init.connect
+def _json_only(sender: Any = None, **_: Any) -> None:
+    """The last look at the final config before the worker consumes anything. A signal
+    handler's exception is only logged by Celery, so this exits the process itself."""
+    conf = sender.app.conf if sender is not None else app.conf
+    try:
+        refuse_unsafe_serializers(conf)
+    except UnsafeSerializerError as exc:
+        logger.critical("%s", exc)
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
 
 
 @signals.worker_init.connect

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from qualitygate.config import Settings
 from qualitygate.errors import InvalidItemError
-from workers import metrics
+from workers import metrics, testing_hooks
 from workers.batch import BatchGrader, Delivery, PassThrough, failure_for
 from workers.publish import ResultPublisher
 
@@ -33,7 +33,7 @@ class WorkerRuntime:
         from qualitygate.pipeline import QualityGate
 
         hf_logging.disable_progress_bar()
-        gate = QualityGate.from_settings(self.settings)
+        gate = testing_hooks.install(QualityGate.from_settings(self.settings))
         info = gate.scorer.info
         logger.info(
             "model %s (revision %s) loaded in process %d%s",

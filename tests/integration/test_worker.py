@@ -7,17 +7,16 @@ import os
 import signal
 import subprocess
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
-from kombu import Connection
 
-from qualitygate.client import TASK_NAME, QualityGateClient, ResultEntry
+from qualitygate.client import QualityGateClient, ResultEntry
 from tests.integration.conftest import QueueNamespace, WorkerProcess, wait_for
+from tests.support.messages import send_not_json
 
 pytestmark = pytest.mark.integration
 
@@ -52,22 +51,6 @@ BAD_ITEMS: list[tuple[Any, str, str]] = [
     ([1, 2, 3], "invalid_item", "JSON object"),
 ]
 NOT_JSON_BODIES = [b"this is not JSON", b'{"id": "broken", "text": ', b"\xff\xfe\x00garbage"]
-
-
-def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
-    """A message a broken producer might send: a Celery task header, a body that is not
-    JSON. Returns its task id."""
-    task_id = str(uuid.uuid4())
-    with Connection(settings_url) as connection:
-        connection.Producer().publish(
-            body,
-            routing_key=queue,
-            content_type="application/json",
-            content_encoding="utf-8",
-            headers={"task": TASK_NAME, "id": task_id, "lang": "py"},
-            declare=[],
-        )
-    return task_id
 
 
 def read_all(
