@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -93,6 +94,7 @@ class QualityGateClient:
         """
         payloads = [self._payload(index, item, validate) for index, item in enumerate(items)]
         task_ids = [uuid() for _ in payloads]
+        self._record_in_flight(task_ids, payloads)
         with self._celery.producer_or_acquire() as producer:
             for task_id, payload in zip(task_ids, payloads, strict=True):
                 self._celery.send_task(
@@ -104,6 +106,17 @@ class QualityGateClient:
                     producer=producer,
                 )
         return task_ids
+
+    def _record_in_flight(self, task_ids: list[str], payloads: list[Any]) -> None:
+        """Keep each payload until its result is published, so a worker can send again a
+        message the broker lost (see ``workers/redeliver.py``)."""
+        payload_key, at_key = in_flight_keys(self.settings)
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        for task_id, payload in zip(task_ids, payloads, strict=True):
+            pipe.hset(payload_key, task_id, json.dumps(payload, ensure_ascii=False, default=str))
+            pipe.zadd(at_key, {task_id: now})
+        pipe.execute()
 
     def _payload(self, index: int, item: Any, validate: bool) -> Any:
         if isinstance(item, ContentItem):
@@ -174,6 +187,13 @@ class QualityGateClient:
         """The latest result for an item id, while its TTL lasts; None when there is none."""
         raw = self.redis.get(self.settings.streams.result_key_prefix + item_id)
         return GradeResult.model_validate_json(raw) if raw else None
+
+
+def in_flight_keys(settings: Settings) -> tuple[str, str]:
+    """The hash of payloads submitted but not yet published, and the sorted set of when
+    each was (last) sent; the publisher removes an entry when its result is out."""
+    prefix = settings.streams.state_key_prefix
+    return f"{prefix}inflight", f"{prefix}inflight:sent-at"
 
 
 def _entries(messages: Iterable[Any]) -> list[ResultEntry]:

@@ -300,6 +300,8 @@ class WorkerSettings(_Section):
     prefetch_batches: PositiveInt
     unacked_restore_interval_s: PositiveInt
     unacked_mutex_expire_s: PositiveInt
+    redeliver_after_s: PositiveInt
+    redeliver_scan_s: PositiveInt
     process_start_timeout_s: PositiveInt
     cache_ttl_s: int = Field(ge=0)
 
@@ -308,6 +310,11 @@ class WorkerSettings(_Section):
         if self.soft_time_limit_s >= self.time_limit_s:
             raise ValueError("soft_time_limit_s must be below time_limit_s")
         # A message still buffered or running past the visibility timeout is delivered again.
+        if self.redeliver_after_s <= self.visibility_timeout_s:
+            raise ValueError(
+                "redeliver_after_s must exceed visibility_timeout_s: messages a live worker "
+                "holds come back through the visibility timeout first"
+            )
         if self.visibility_timeout_s <= self.time_limit_s + self.flush_ms / 1000:
             raise ValueError(
                 "visibility_timeout_s must exceed time_limit_s plus flush_ms, or Redis "

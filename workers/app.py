@@ -16,11 +16,13 @@ import os
 import sys
 from typing import Any
 
+import redis
 from celery import Celery, signals
 
 from qualitygate.client import celery_client_config
 from qualitygate.config import Settings, load_settings, mask_url
 from workers import logs, metrics
+from workers.redeliver import Redeliverer
 from workers.runtime import configure, runtime
 from workers.tasks import register_tasks
 
@@ -137,8 +139,10 @@ def _forget_process_metrics(**_: Any) -> None:
 
 
 @signals.worker_ready.connect
-def _serve_metrics(**_: Any) -> None:
+def _serve_metrics(sender: Any = None, **_: Any) -> None:
     settings = runtime().settings
+    celery_app = getattr(sender, "app", None) or app
+    Redeliverer(celery_app, settings, redis.Redis.from_url(settings.redis.url)).start()
     port = metrics.serve(settings)
     logger.info(
         "worker ready: queue %s on %s, batches of %d or every %d ms, metrics on %s",

@@ -2,7 +2,8 @@
 
 Owns the results stream and per-id result keys, the dead-letter stream, the attempt
 counters that stand in for the delivery count Redis does not keep, the markers that make
-publishing once per task id, and the cache of grades for identical content. It must not
+publishing once per task id, the in-flight record the client writes (cleared with the
+publish), and the cache of grades for identical content. It must not
 grade anything or know about Celery.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import redis
 
+from qualitygate.client import in_flight_keys
 from qualitygate.config import Settings
 from qualitygate.schemas import GradeResult
 
@@ -23,6 +25,8 @@ from qualitygate.schemas import GradeResult
 # a crash (published but not acknowledged) must not give the CMS a second entry. Its
 # attempt counter has done its job then.
 _PUBLISH_ONCE = """
+redis.call('HDEL', KEYS[6], ARGV[6])
+redis.call('ZREM', KEYS[7], ARGV[6])
 if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4]) then
   local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
                            'id', ARGV[5], 'task_id', ARGV[6], 'result', ARGV[1])
@@ -62,10 +66,14 @@ class ResultPublisher:
             settings.streams.result_ttl_s, worker.visibility_timeout_s * (worker.max_retries + 2)
         )
         self._publish_once = client.register_script(_PUBLISH_ONCE)
+        self.in_flight = in_flight_keys(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ResultPublisher:
         return cls(redis.Redis.from_url(settings.redis.url), settings)
+
+    def published_key(self, task_id: str) -> str:
+        return self._key("published", task_id)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self.streams.state_key_prefix}{kind}:{name}"
@@ -135,6 +143,7 @@ class ResultPublisher:
                     self._key("published", out.task_id),
                     streams.dead,
                     self._key("attempts", out.task_id),
+                    *self.in_flight,
                 ],
                 args=[
                     document,

@@ -151,6 +151,7 @@ def test_sigkill_mid_batch_loses_nothing(
         "QG_WORKER__SOFT_TIME_LIMIT_S": "3",
         "QG_WORKER__TIME_LIMIT_S": "4",
         "QG_WORKER__VISIBILITY_TIMEOUT_S": "5",
+        "QG_WORKER__REDELIVER_AFTER_S": "8",
         "QG_WORKER__BATCH_SIZE": "24",
     }
     settings = namespace.settings(**short)
@@ -188,7 +189,10 @@ def test_a_killed_pool_process_hands_its_batch_back_at_once(
 ) -> None:
     # A visibility timeout far beyond the wait below: only the immediate requeue of the
     # lost batch (not kombu's restore of old unacked messages) can bring them back.
-    long_visibility = {"QG_WORKER__VISIBILITY_TIMEOUT_S": "900"}
+    long_visibility = {
+        "QG_WORKER__VISIBILITY_TIMEOUT_S": "900",
+        "QG_WORKER__REDELIVER_AFTER_S": "1000",
+    }
     settings = namespace.settings(**long_visibility)
     worker = start_worker(**long_visibility)
     client = QualityGateClient(settings=settings)

@@ -74,6 +74,8 @@ class QueueNamespace:
             "QG_WORKER__TIME_LIMIT_S": "25",
             "QG_WORKER__VISIBILITY_TIMEOUT_S": "30",
             "QG_WORKER__UNACKED_RESTORE_INTERVAL_S": "1",
+            "QG_WORKER__REDELIVER_AFTER_S": "40",
+            "QG_WORKER__REDELIVER_SCAN_S": "1",
             "QG_WORKER__RETRY_BACKOFF_S": "0.05",
             "QG_WORKER__METRICS_PORT": str(free_port()),
             "QG_WORKER__LOG_FORMAT": "json",

@@ -1,0 +1,90 @@
+"""Sends again a submitted message that has no result long after it was sent.
+
+kombu's Redis transport takes a message off the queue (BRPOP) before it records it as
+unacknowledged, so a worker killed between the two loses that message for good
+(celery/kombu#305): it is in neither the queue nor the unacked hash. The client records
+every payload it submits; the publisher clears the record with the result. This sweep,
+in each worker's main process, re-sends what is still recorded after
+``worker.redeliver_after_s`` (longer than the visibility timeout, so messages a live or
+restarted worker can still restore are left to kombu). The same task id is used, and
+publishing is once per task id, so a message sent twice still gives one result. It must
+not grade anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import redis
+from celery import Celery
+
+from qualitygate.client import TASK_NAME, in_flight_keys
+from qualitygate.config import Settings
+
+logger = logging.getLogger("qualitygate.worker")
+
+_BATCH = 500
+
+
+class Redeliverer:
+    """One sweep at a time across all workers (a Redis lock), every ``redeliver_scan_s``."""
+
+    def __init__(self, app: Celery, settings: Settings, client: redis.Redis) -> None:
+        self.app = app
+        self.settings = settings
+        self.redis = client
+        self.payload_key, self.sent_at_key = in_flight_keys(settings)
+        self.lock_key = f"{settings.streams.state_key_prefix}inflight:sweep-lock"
+        self.published_prefix = f"{settings.streams.state_key_prefix}published:"
+        self._stop = threading.Event()
+
+    def sweep(self, now: float | None = None) -> int:
+        """Re-send every recorded message older than the cut-off; returns how many."""
+        scan_s = self.settings.worker.redeliver_scan_s
+        if not self.redis.set(self.lock_key, "1", nx=True, ex=max(1, scan_s)):
+            return 0
+        now = time.time() if now is None else now
+        cutoff = now - self.settings.worker.redeliver_after_s
+        stale = self.redis.zrangebyscore(self.sent_at_key, "-inf", cutoff, start=0, num=_BATCH)
+        sent = 0
+        for raw_id in stale:
+            task_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+            payload = self.redis.hget(self.payload_key, task_id)
+            if payload is None or self.redis.exists(self.published_prefix + task_id):
+                self.redis.hdel(self.payload_key, task_id)
+                self.redis.zrem(self.sent_at_key, task_id)
+                continue
+            self.app.send_task(
+                TASK_NAME,
+                args=[json.loads(payload)],
+                task_id=task_id,
+                queue=self.settings.worker.queue,
+                serializer="json",
+            )
+            self.redis.zadd(self.sent_at_key, {task_id: now}, xx=True)
+            sent += 1
+        if sent:
+            logger.warning(
+                "sent %d messages again that had no result after %d s (lost in transit)",
+                sent,
+                self.settings.worker.redeliver_after_s,
+                extra={"redelivered": sent},
+            )
+        return sent
+
+    def start(self) -> None:
+        thread = threading.Thread(target=self._run, name="qualitygate-redeliver", daemon=True)
+        thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.worker.redeliver_scan_s):
+            try:
+                self.sweep()
+            except Exception:  # Redis away: the next sweep tries again
+                logger.exception("the redelivery sweep failed")
