@@ -114,7 +114,8 @@ class QualityGateClient:
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         for task_id, payload in zip(task_ids, payloads, strict=True):
-            pipe.hset(payload_key, task_id, json.dumps(payload, ensure_ascii=False, default=str))
+            # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) storable.
+            pipe.hset(payload_key, task_id, json.dumps(payload, default=str))
             pipe.zadd(at_key, {task_id: now})
         pipe.execute()
 
