@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import redis
 
-from qualitygate.client import QualityGateClient, ResultEntry
+from qualitygate.client import QualityGateClient
 from tests.integration.conftest import QueueNamespace, WorkerProcess, wait_for
 from tests.support.messages import send_not_json
+from tests.support.results import read_all
 
 pytestmark = pytest.mark.integration
 
@@ -51,28 +52,6 @@ BAD_ITEMS: list[tuple[Any, str, str]] = [
     ([1, 2, 3], "invalid_item", "JSON object"),
 ]
 NOT_JSON_BODIES = [b"this is not JSON", b'{"id": "broken", "text": ', b"\xff\xfe\x00garbage"]
-
-
-def read_all(
-    client: QualityGateClient,
-    expected: int,
-    timeout_s: float,
-    worker: WorkerProcess | None = None,
-) -> list[ResultEntry]:
-    entries: list[ResultEntry] = []
-
-    def more() -> bool:
-        batch = client.results("cms", "test", count=500, block_ms=200)
-        client.ack([entry.entry_id for entry in batch])
-        entries.extend(batch)
-        return len(entries) >= expected
-
-    try:
-        wait_for(more, timeout_s, f"{expected} results", every_s=0)
-    except AssertionError as exc:
-        log = worker.log()[-4000:] if worker is not None else ""
-        raise AssertionError(f"{exc}; got {len(entries)}. Worker log:\n{log}") from None
-    return entries
 
 
 def test_200_items_one_by_one_with_20_bad(
