@@ -72,9 +72,6 @@ class ResultPublisher:
     def from_settings(cls, settings: Settings) -> ResultPublisher:
         return cls(redis.Redis.from_url(settings.redis.url), settings)
 
-    def published_key(self, task_id: str) -> str:
-        return self._key("published", task_id)
-
     def _key(self, kind: str, name: str) -> str:
         return f"{self.streams.state_key_prefix}{kind}:{name}"
 

@@ -23,6 +23,7 @@ from celery import Celery
 
 from qualitygate.client import TASK_NAME, in_flight_keys
 from qualitygate.config import Settings
+from workers.publish import ResultPublisher
 
 logger = logging.getLogger("qualitygate.worker")
 
@@ -38,7 +39,7 @@ class Redeliverer:
         self.redis = client
         self.payload_key, self.sent_at_key = in_flight_keys(settings)
         self.lock_key = f"{settings.streams.state_key_prefix}inflight:sweep-lock"
-        self.published_prefix = f"{settings.streams.state_key_prefix}published:"
+        self.publisher = ResultPublisher(client, settings)
         self._stop = threading.Event()
 
     def sweep(self, now: float | None = None) -> int:
@@ -49,11 +50,12 @@ class Redeliverer:
         now = time.time() if now is None else now
         cutoff = now - self.settings.worker.redeliver_after_s
         stale = self.redis.zrangebyscore(self.sent_at_key, "-inf", cutoff, start=0, num=_BATCH)
+        task_ids = [raw.decode() if isinstance(raw, bytes) else str(raw) for raw in stale]
+        published = self.publisher.already_published(task_ids)
         sent = 0
-        for raw_id in stale:
-            task_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+        for task_id, done in zip(task_ids, published, strict=True):
             payload = self.redis.hget(self.payload_key, task_id)
-            if payload is None or self.redis.exists(self.published_prefix + task_id):
+            if payload is None or done:
                 self.redis.hdel(self.payload_key, task_id)
                 self.redis.zrem(self.sent_at_key, task_id)
                 continue
