@@ -9,7 +9,7 @@ tokens (``<|im_start|>``, ``<|im_end|>``, ``<|endoftext|>``, Qwen3's ``<think>``
 copy of the Rust backend in which every added token is flagged special and that switch is
 on: the text still runs through the same normalizer, pre-tokenizer and BPE model, so
 ordinary text gets the very ids it always got, and a control token's spelling becomes
-ordinary BPE tokens. The template's own text goes through a second copy with its control
+ordinary BPE tokens. The template's own text goes through the tokenizer itself, control
 tokens live. It must not know about prompts, models or scores.
 """
 
@@ -31,15 +31,12 @@ class TextEncoder:
         self.control_ids: frozenset[int] = frozenset(
             [*tokenizer.all_special_ids, *tokenizer.added_tokens_decoder]
         )
-        self._frame = _backend_copy(tokenizer, literal=False)
-        self._text = _backend_copy(tokenizer, literal=True)
+        self._text = _literal_backend(tokenizer)
         self._check_literal()
 
     def frame(self, text: str) -> list[int]:
         """Ids of the chat template's own text, control tokens live: only trusted text."""
-        if self._frame is None:
-            return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        return self._frame.encode(text, add_special_tokens=False).ids
+        return list(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def text(self, text: str) -> list[int]:
         """Ids of untrusted text, every control token spelled out as ordinary tokens."""
@@ -57,10 +54,8 @@ class TextEncoder:
                 list(texts), add_special_tokens=False, split_special_tokens=True, verbose=False
             )
             return [list(ids) for ids in encoded["input_ids"]]
-        return [
-            encoding.ids
-            for encoding in self._text.encode_batch(list(texts), add_special_tokens=False)
-        ]
+        encodings = self._text.encode_batch(list(texts), add_special_tokens=False)
+        return [encoding.ids for encoding in encodings]
 
     def around(self, before: str, text: str, after: str) -> list[int]:
         """Ids of trusted ``before`` + untrusted ``text`` + trusted ``after``.
@@ -69,26 +64,33 @@ class TextEncoder:
         ``text`` stay text: a tokenizer encodes the stretch between two control tokens as
         one piece, so the template's plain text next to ``text`` (``user\\n``) is encoded
         with it, and a prompt that starts with a newline merges with the template's newline
-        as it always did. A tokenizer without a Rust backend gives no offsets to cut at; its
-        three parts are encoded apart.
+        as it always did. A tokenizer that gives no offsets to cut at (one without a Rust
+        backend) has its three parts encoded apart.
         """
-        if self._frame is None:
+        head = self._cut_frame(before, keep_head=True)
+        tail = self._cut_frame(after, keep_head=False)
+        if head is None or tail is None:
             return [*self.frame(before), *self.text(text), *self.frame(after)]
-        head, head_end = self._cut_frame(self._frame, before, keep_head=True)
-        tail, tail_start = self._cut_frame(self._frame, after, keep_head=False)
+        (head_ids, head_end), (tail_ids, tail_start) = head, tail
         middle = self.text(before[head_end:] + text + after[:tail_start])
-        return [*head, *middle, *tail]
+        return [*head_ids, *middle, *tail_ids]
 
-    def _cut_frame(self, backend: Tokenizer, frame: str, keep_head: bool) -> tuple[list[int], int]:
+    def _cut_frame(self, frame: str, keep_head: bool) -> tuple[list[int], int] | None:
         """The frame's ids up to its last control token (``keep_head``) or from its first,
-        and where that cut falls in the string; the plain text past it is left to ``around``."""
-        encoding = backend.encode(frame, add_special_tokens=False)
-        positions = [i for i, token in enumerate(encoding.ids) if token in self.control_ids]
+        and where that cut falls in the string; the plain text past it is left to ``around``.
+        None when the tokenizer gives no offsets."""
+        encoded = self.tokenizer(
+            frame, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        if "offset_mapping" not in encoded:
+            return None
+        ids, offsets = list(encoded["input_ids"]), encoded["offset_mapping"]
+        positions = [i for i, token in enumerate(ids) if token in self.control_ids]
         if not positions:
             return [], 0 if keep_head else len(frame)
         if keep_head:
-            return encoding.ids[: positions[-1] + 1], encoding.offsets[positions[-1]][1]
-        return encoding.ids[positions[0] :], encoding.offsets[positions[0]][0]
+            return ids[: positions[-1] + 1], offsets[positions[-1]][1]
+        return ids[positions[0] :], offsets[positions[0]][0]
 
     def _check_literal(self) -> None:
         """Refuse a tokenizer whose plain-text encoding still yields a control token."""
@@ -102,14 +104,13 @@ class TextEncoder:
                     )
 
 
-def _backend_copy(tokenizer: PreTrainedTokenizerBase, literal: bool) -> Tokenizer | None:
-    """A private copy of a fast tokenizer's Rust backend, padding and truncation off.
+def _literal_backend(tokenizer: PreTrainedTokenizerBase) -> Tokenizer | None:
+    """A private copy of a fast tokenizer's Rust backend that matches no added token.
 
-    A tokenizer.json can carry padding or truncation settings (saved by whoever last
-    called the tokenizer with ``padding=True``); the tokenizer's own ``__call__`` resets
-    them on every call, the raw backend would apply them. The copy never sees them. With
-    ``literal``, every added token is flagged special and ``encode_special_tokens`` is on,
-    so the copy matches none of them.
+    Every added token is flagged special and ``encode_special_tokens`` is on. Padding and
+    truncation are off: a tokenizer.json can carry them (saved by whoever last called the
+    tokenizer with ``padding=True``); the tokenizer's own ``__call__`` resets them on every
+    call, a raw backend would apply them.
     """
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if not getattr(tokenizer, "is_fast", False) or backend is None:
@@ -117,11 +118,10 @@ def _backend_copy(tokenizer: PreTrainedTokenizerBase, literal: bool) -> Tokenize
     copy = Tokenizer.from_str(backend.to_str())
     copy.no_padding()
     copy.no_truncation()
-    if literal:
-        copy.add_special_tokens(
-            [_as_special(token) for token in copy.get_added_tokens_decoder().values()]
-        )
-        copy.encode_special_tokens = True
+    copy.add_special_tokens(
+        [_as_special(token) for token in copy.get_added_tokens_decoder().values()]
+    )
+    copy.encode_special_tokens = True
     return copy
 
 
