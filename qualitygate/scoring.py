@@ -1,10 +1,12 @@
 """The reward model: loading it, turning (prompt, content) pairs into token ids, scoring.
 
-Owns the three traps of reading a sequence-classification reward model correctly: the
-content goes through the tokenizer's own chat template; only the content's tokens are
-truncated (the template's closing tokens, where the reward is read, always survive); and
-batches are padded with a pad token the template never ends on, so batched scores equal
-unbatched ones. It must not know about languages, rules or levels.
+Owns the traps of reading a sequence-classification reward model correctly: the content
+goes through the tokenizer's own chat template; only the template's frame produces control
+tokens, the prompt and the content reach the model as text (``tokenizing``), so no string
+can forge a chat turn; only the content's tokens are truncated (the template's closing
+tokens, where the reward is read, always survive); and batches are padded with a pad token
+the template never ends on, so batched scores equal unbatched ones. It must not know about
+languages, rules or levels.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import torch
-from tokenizers import Tokenizer
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -28,9 +29,11 @@ from transformers import (
 from qualitygate.config import ModelSettings
 from qualitygate.errors import ModelLoadError, ScoringError
 from qualitygate.schemas import ModelInfo
+from qualitygate.tokenizing import TextEncoder
 
 # Private-use characters: no chat template rewrites them, no text contains them by chance.
 _SENTINEL = "\ue000qualitygate-content\ue001"
+_PROMPT_SENTINEL = "\ue000qualitygate-prompt\ue001"
 _ELISION = "\n…\n"
 _HOW_TO_FIX = (
     "Set model.name in the config (or QG_MODEL__NAME, or --model) to a hub name or a local "
@@ -141,7 +144,8 @@ class RewardScorer:
         self.model.config.pad_token_id = self._pad_id
         # Scoring reads one position once: a key/value cache is copied memory for nothing.
         self.model.config.use_cache = False
-        self._backend = _plain_backend(self.tokenizer)
+        self._encoder = TextEncoder(self.tokenizer)
+        self._frame_text = self._render_frame()
         self._prompt_parts = lru_cache(maxsize=256)(self._template_parts)
         self._elision_ids = self._encode(_ELISION)
         # Check the template once, on a real prompt, so a bad checkpoint fails at start.
@@ -197,39 +201,49 @@ class RewardScorer:
         return self.model_info
 
     def _encode(self, text: str) -> list[int]:
-        return self._encode_many([text])[0]
+        return self._encoder.text(text)
 
     def _encode_many(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text, without special tokens.
+        """Token ids of each untrusted text, its control tokens encoded as text."""
+        return self._encoder.texts(texts)
 
-        A fast tokenizer's Rust backend is called directly: the same ids as calling the
-        tokenizer, without its per-call Python bookkeeping (a third of the cost of a 1 KB
-        item), and one call for a whole batch runs on all cores. It also does not warn
-        about texts longer than the model, which ``encode_pair`` truncates itself.
+    def _render_frame(self) -> tuple[str, str, str]:
+        """The template's text before the prompt, between prompt and content, and after.
+
+        Rendered once, around sentinels: the template never sees the prompt or the content,
+        so neither can steer its logic (Qwen3's looks inside the turns it formats).
         """
-        if self._backend is not None:
-            encodings = self._backend.encode_batch(list(texts), add_special_tokens=False)
-            return [encoding.ids for encoding in encodings]
-        encoded = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)
-        return [list(ids) for ids in encoded["input_ids"]]
-
-    def _template_parts(self, prompt: str) -> tuple[list[int], list[int]]:
-        """The template's token ids before and after the content, for one prompt."""
-        prompt_ids = self._encode(prompt)
-        if len(prompt_ids) > self.settings.max_prompt_tokens:
-            prompt = self.tokenizer.decode(prompt_ids[: self.settings.max_prompt_tokens])
         conversation = [
-            {"role": "user", "content": prompt},
+            {"role": "user", "content": _PROMPT_SENTINEL},
             {"role": "assistant", "content": _SENTINEL},
         ]
         templated = self.tokenizer.apply_chat_template(conversation, tokenize=False)
-        if not isinstance(templated, str) or templated.count(_SENTINEL) != 1:
+        if (
+            not isinstance(templated, str)
+            or templated.count(_PROMPT_SENTINEL) != 1
+            or templated.count(_SENTINEL) != 1
+            or templated.index(_PROMPT_SENTINEL) > templated.index(_SENTINEL)
+        ):
             raise ModelLoadError(
-                f"the chat template of '{self.settings.name}' does not place the assistant "
-                "turn's content verbatim once; it cannot be used for scoring"
+                f"the chat template of '{self.settings.name}' does not place the user turn's "
+                "and then the assistant turn's content verbatim once; it cannot be used for scoring"
             )
-        before, after = templated.split(_SENTINEL)
-        prefix, suffix = self._encode(before), self._encode(after)
+        head, rest = templated.split(_PROMPT_SENTINEL)
+        middle, tail = rest.split(_SENTINEL)
+        return head, middle, tail
+
+    def _template_parts(self, prompt: str) -> tuple[list[int], list[int]]:
+        """The template's token ids before and after the content, for one prompt.
+
+        The prompt is the user turn's text, an item's own or a content type's from config:
+        it is encoded as text, so only the template's frame produces control tokens.
+        """
+        prompt_ids = self._encode(prompt)
+        if len(prompt_ids) > self.settings.max_prompt_tokens:
+            prompt = self.tokenizer.decode(prompt_ids[: self.settings.max_prompt_tokens])
+        head, middle, tail = self._frame_text
+        prefix = self._encoder.around(head, prompt, middle)
+        suffix = self._encoder.frame(tail)
         bos = self.tokenizer.bos_token_id
         # A template that writes BOS itself plus a tokenizer that adds one gives two.
         while bos is not None and prefix[:2] == [bos, bos]:
@@ -305,22 +319,6 @@ class RewardScorer:
         self.stats.real_tokens += sum(len(row) for row in rows)
         self.stats.padded_tokens += input_ids.numel()
         return values
-
-
-def _plain_backend(tokenizer: PreTrainedTokenizerBase) -> Tokenizer | None:
-    """A private copy of a fast tokenizer's Rust backend with padding and truncation off.
-
-    A tokenizer.json can carry padding or truncation settings (saved by whoever last
-    called the tokenizer with ``padding=True``); the tokenizer's own ``__call__`` resets
-    them on every call, the raw backend would apply them. The copy never sees them.
-    """
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if not getattr(tokenizer, "is_fast", False) or backend is None:
-        return None
-    plain = Tokenizer.from_str(backend.to_str())
-    plain.no_padding()
-    plain.no_truncation()
-    return plain
 
 
 def _require_pad_id(tokenizer: PreTrainedTokenizerBase, name: str) -> int:

@@ -3,8 +3,10 @@
 Its scores mean nothing, but every code path is the real one: a
 ``Qwen3ForSequenceClassification`` checkpoint on disk, a byte-level BPE tokenizer trained
 from the multilingual sample shipped in ``qualitygate/data``, a distinct pad token and a
-Qwen-style chat template, all loaded back through ``from_pretrained``. The config carries a
-marker so every place that shows its scores can say it is a test model.
+Qwen-style chat template, all loaded back through ``from_pretrained``. Its tokenizer has Qwen3's
+control tokens too, flagged as Qwen3 flags them, so the scorer is tested against the real
+tokenizer's traps. The config carries a marker so every place that shows its scores can say
+it is a test model.
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ from importlib import resources
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForSequenceClassification
 
 from qualitygate.scoring import TEST_MODEL_MARKER
 
 PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
+# Qwen3's reasoning and tool-call tokens are added tokens *not* flagged special: the
+# tokenizer still matches them inside any text, and `split_special_tokens` leaves them live.
+QWEN3_PLAIN_ADDED_TOKENS = (
+    "<tool_call>",
+    "</tool_call>",
+    "<tool_response>",
+    "</tool_response>",
+    "<think>",
+    "</think>",
+)
 QWEN_STYLE_CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
     "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
@@ -44,10 +56,14 @@ def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
         show_progress=False,
     )
     tokenizer.train_from_iterator(_sample_text(), trainer=trainer)
+    tokenizer.add_tokens(
+        [AddedToken(token, special=False, normalized=False) for token in QWEN3_PLAIN_ADDED_TOKENS]
+    )
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         pad_token=PAD,
         eos_token=IM_END,
+        extra_special_tokens=[IM_START],
         chat_template=QWEN_STYLE_CHAT_TEMPLATE,
         model_max_length=32768,
     )
