@@ -44,10 +44,11 @@ logger = logging.getLogger(__name__)
 Detector = Callable[[str, "str | None"], LanguageGuess]
 Progress = Callable[[int], None]
 
-# With a progress callback, items are scored in slices of this many, sorted by length so
-# each slice packs as tightly as the whole window would (measured: under 1% more padded
-# tokens than one call for 256 items), and the callback hears of each slice as it ends.
-PROGRESS_SLICE = 16
+# With a progress callback, items are scored in length-sorted slices of about one forward
+# pass each (by this estimate of UTF-8 bytes per token, near 4 for English and for CJK
+# alike), so the callback hears of each pass as it ends and the scorer still packs full
+# batches: smaller slices would cost forward passes (bench/progress.py).
+BYTES_PER_TOKEN_ESTIMATE = 4
 
 
 class RuleChecker(Protocol):
@@ -222,22 +223,42 @@ class QualityGate:
     def _score_in_slices(
         self, prepared: Sequence[PreparedItem], progress: Progress | None
     ) -> list[GradeResult]:
-        """``_score`` in one call, or in length-sorted slices reported to ``progress``."""
+        """``_score`` in one call, or in slices of about a forward pass, each reported."""
         if progress is None:
             return self._score(prepared)
-        order = sorted(range(len(prepared)), key=lambda i: len(prepared[i].text))
         results: list[GradeResult | None] = [None] * len(prepared)
-        for start in range(0, len(order), PROGRESS_SLICE):
-            chunk = order[start : start + PROGRESS_SLICE]
+        left = len(prepared)
+        for chunk in self._progress_slices(prepared):
             try:
                 scored = self._score([prepared[i] for i in chunk])
             except ScoringError:
-                progress(len(order) - start)  # every item still gets its (error) result
+                progress(left)  # every item still gets its (error) result
                 raise
             for index, result in zip(chunk, scored, strict=True):
                 results[index] = result
             progress(len(chunk))
+            left -= len(chunk)
         return [result for result in results if result is not None]
+
+    def _progress_slices(self, prepared: Sequence[PreparedItem]) -> list[list[int]]:
+        """Indices shortest first, cut where one more row would overflow the token budget."""
+        model = self.settings.model
+        sizes = [
+            min(
+                len(f"{p.prompt}{p.text}".encode("utf-8", "surrogatepass"))
+                // BYTES_PER_TOKEN_ESTIMATE,
+                model.max_length,
+            )
+            for p in prepared
+        ]
+        slices: list[list[int]] = []
+        current: list[int] = []
+        for index in sorted(range(len(prepared)), key=sizes.__getitem__):
+            if current and (len(current) + 1) * sizes[index] > model.batch_tokens:
+                slices.append(current)
+                current = []
+            current.append(index)
+        return [*slices, current] if current else slices
 
     def _score(self, prepared: Sequence[PreparedItem]) -> list[GradeResult]:
         started = time.perf_counter()

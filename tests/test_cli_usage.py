@@ -19,7 +19,7 @@ import qualitygate.pipeline
 from qualitygate.cli import _grade_lines, app
 from qualitygate.config import load_settings
 from qualitygate.jsonl import iter_jsonl
-from qualitygate.pipeline import PROGRESS_SLICE, QualityGate
+from qualitygate.pipeline import QualityGate
 from qualitygate.schemas import GradeResult, ModelInfo
 
 runner = CliRunner()
@@ -174,12 +174,14 @@ class LengthScorer:
         return [float(len(content)) for _, content in pairs]
 
 
-def test_the_cli_advances_its_bar_per_item_not_per_window() -> None:
-    gate = QualityGate(load_settings(), LengthScorer())
+def test_the_cli_advances_its_bar_as_items_finish_not_per_window() -> None:
+    defaults = load_settings().model.model_dump()
+    budget = {"max_length": 128, "max_prompt_tokens": 32, "batch_tokens": 128}
+    gate = QualityGate(load_settings(model=defaults | budget), LengthScorer())
     lines = [f'{{"id": "{i}", "text": "item number {i}"}}' for i in range(40)]
     lines[3] = "{not json"
     data = "\n".join(lines).encode()
     advances: list[int] = []
     results = _grade_lines(gate, list(iter_jsonl(data)), advances.append)
     assert len(results) == 40 and sum(advances) == 40
-    assert max(advances) <= PROGRESS_SLICE
+    assert len(advances) > 5 and max(advances) < 39

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qualitygate.config import load_settings
-from qualitygate.pipeline import PROGRESS_SLICE, QualityGate
+from qualitygate.config import Settings, load_settings
+from qualitygate.pipeline import BYTES_PER_TOKEN_ESTIMATE, QualityGate
 from qualitygate.schemas import ModelInfo
 
 
@@ -30,34 +30,53 @@ def items(count: int) -> list[dict[str, str]]:
     return [{"id": str(i), "text": "word " * (1 + (i * 7) % 23)} for i in range(count)]
 
 
-def test_progress_moves_per_slice_and_adds_up_to_the_items() -> None:
+def small_budget() -> Settings:
+    """A forward pass of 128 tokens: a few of these items each, so slices are many."""
+    defaults = load_settings().model.model_dump()
+    budget = {"max_length": 128, "max_prompt_tokens": 32, "batch_tokens": 128}
+    return load_settings(model=defaults | budget)
+
+
+def test_progress_moves_per_forward_pass_and_adds_up_to_the_items() -> None:
     scorer = LengthScorer()
-    gate = QualityGate(load_settings(), scorer)
+    gate = QualityGate(small_budget(), scorer)
     batch = [*items(50), {"id": "bad"}, {"id": "also bad", "text": ""}]
     counts: list[int] = []
     results = gate.grade(batch, progress=counts.append)
     assert sum(counts) == len(batch)
-    assert len(counts) >= 1 + -(-50 // PROGRESS_SLICE)  # the two errors, then each slice
-    assert max(counts) <= PROGRESS_SLICE
+    assert counts[0] == 2  # the two bad items, at once
+    assert len(counts) > 5 and counts[1:] == [n for n in scorer.calls]  # one per scorer call
     # the same results, in the same order, as one call without progress
-    plain = QualityGate(load_settings(), LengthScorer()).grade(batch)
+    plain = QualityGate(small_budget(), LengthScorer()).grade(batch)
     assert [(r.id, r.status, r.raw_reward) for r in results] == [
         (r.id, r.status, r.raw_reward) for r in plain
     ]
 
 
-def test_slices_hold_items_of_similar_length() -> None:
-    """Sorted by length before slicing, so each slice packs as tightly as the window."""
-    seen: list[list[float]] = []
+def test_slices_fill_the_token_budget_and_hold_similar_lengths() -> None:
+    settings = small_budget()
+    seen: list[list[int]] = []
 
     class Recorder(LengthScorer):
         def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-            seen.append([float(len(content)) for _, content in pairs])
+            seen.append([len(f"{p}{c}".encode()) // BYTES_PER_TOKEN_ESTIMATE for p, c in pairs])
             return super().score(pairs)
 
-    QualityGate(load_settings(), Recorder()).grade(items(64), progress=lambda n: None)
+    QualityGate(settings, Recorder()).grade(items(64), progress=lambda n: None)
+    budget = settings.model.batch_tokens
+    for rows in seen:
+        assert len(rows) == 1 or len(rows) * min(max(rows), 128) <= budget
     for earlier, later in pairwise(seen):
         assert max(earlier) <= min(later)
+        assert (len(earlier) + 1) * min(later[0], 128) > budget  # no room was left
+
+
+def test_short_items_cost_no_extra_forward_passes() -> None:
+    """With the default budget, 256 short items are one slice: one scorer call, as without."""
+    scorer = LengthScorer()
+    counts: list[int] = []
+    QualityGate(load_settings(), scorer).grade(items(256), progress=counts.append)
+    assert scorer.calls == [256] and counts == [256]
 
 
 def test_a_gate_detects_languages_as_its_own_settings_say(tmp_path: Path) -> None:
@@ -81,5 +100,5 @@ def test_progress_still_adds_up_when_the_model_fails(slice_fails_at: int) -> Non
             return super().score(pairs)
 
     counts: list[int] = []
-    results = QualityGate(load_settings(), Failing()).grade(items(50), progress=counts.append)
+    results = QualityGate(small_budget(), Failing()).grade(items(50), progress=counts.append)
     assert sum(counts) == 50 and all(r.status == "error" for r in results)
