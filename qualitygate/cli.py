@@ -203,7 +203,8 @@ def _write_results(
             else:
                 Console(file=sink, width=160).print(_results_table(results, test_model))
     except OSError as exc:
-        raise fail(f"cannot write --output {output} ({exc.strerror or exc})") from None
+        where = f"--output {output}" if output else "to stdout"
+        raise fail(f"cannot write {where} ({exc.strerror or exc})") from None
 
 
 def _results_table(results: list[GradeResult], test_model: bool) -> Table:

@@ -6,6 +6,8 @@ import io
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qualitygate.jsonl import LineError, iter_jsonl, read_jsonl
 
@@ -62,3 +64,11 @@ def test_binary_noise_gives_one_result_per_line_and_never_raises() -> None:
     assert [number for number, _ in lines] == expected
     errors = [value for _, value in lines if isinstance(value, LineError)]
     assert len(errors) > 0.9 * len(lines)  # a stray digit between newlines is valid JSON
+
+
+@given(st.lists(st.binary(max_size=40), max_size=20))
+def test_any_bytes_give_one_entry_per_non_blank_line(raw_lines: list[bytes]) -> None:
+    data = b"\n".join(raw_lines)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    expected = [n for n, raw in enumerate(body.splitlines(), start=1) if raw.strip()]
+    assert [number for number, _ in iter_jsonl(data)] == expected
