@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from qualitygate.calibration_fit import LanguageFit, Metrics, fragment
@@ -51,14 +52,14 @@ def fit_table(fits: Mapping[str, LanguageFit], title: str = "calibration by lang
         if fit.after_in_sample and after is not None:
             method += " (in-sample)"
         table.add_row(
-            code,
+            escape(code),
             str(fit.count),
             f"{fit.accepts}/{fit.rejects}" if fit.labelled else "unlabelled",
             method,
             _change(fit.before, after, "auc"),
             _change(fit.before, after, "brier"),
             _change(fit.before, after, "ece"),
-            fit.note,
+            escape(fit.note),
         )
     return table
 
@@ -79,7 +80,7 @@ def confusion_table(confusions: Mapping[str, Confusion], levels: LevelThresholds
         for index, (label, row) in enumerate(rows):
             first = index == 0
             table.add_row(
-                code if first else "",
+                escape(code) if first else "",
                 label,
                 *(str(row[decision]) for decision in DECISIONS),
                 _num(matrix.approve_precision, 2) if first else "",

@@ -11,12 +11,10 @@ in ``calibration_fit`` and ``thresholds``; this module must not print.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +30,7 @@ from qualitygate.calibration_fit import (
 )
 from qualitygate.config import Settings
 from qualitygate.errors import QualityGateError
+from qualitygate.jsonl import LineError
 from qualitygate.pipeline import PreparedItem, QualityGate
 from qualitygate.schemas import ModelInfo
 from qualitygate.scoring import Scorer
@@ -122,13 +121,14 @@ def read_samples(
 ) -> SampleSet:
     """Prepare and score every line; bad lines are listed in ``skipped`` with the reason.
 
-    ``lines`` are (line number, parsed JSON or the JSONDecodeError), as the CLI reads them.
+    ``lines`` are (line number, parsed JSON or a ``LineError``), as ``qualitygate.jsonl``
+    reads them.
     """
     result = SampleSet()
     pending: list[tuple[int, PreparedItem, int]] = []
     for number, value in lines:
-        if isinstance(value, Exception):
-            result.skipped.append(f"line {number}: not valid JSON ({value})")
+        if isinstance(value, LineError):
+            result.skipped.append(value.message)
             continue
         try:
             item, label, raw = _split_line(value)
@@ -156,19 +156,6 @@ def read_samples(
         result.model = gate.scorer.info
     result.samples.sort(key=lambda s: s.line)
     return result
-
-
-def read_jsonl_file(path: Path) -> list[tuple[int, Any]]:
-    out: list[tuple[int, Any]] = []
-    with open(path, encoding="utf-8") as stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                out.append((number, exc))
-    return out
 
 
 def fit_all(

@@ -1,7 +1,9 @@
 """The ``qualitygate`` command line: typer commands that call the library and print.
 
-Usage errors (a missing file, an invalid config, a model that will not load) exit with
-status 2 and one clear line; bad items never do: they become error results.
+Usage errors (a missing file, an invalid config, a model that will not load, an output
+that would be overwritten, a Redis that cannot be reached) exit with status 2 and one clear
+line, before any work where they can be foreseen; bad lines never do: each becomes an error
+result naming its line. File and message handling lives in ``cli_io``.
 """
 
 from __future__ import annotations
@@ -9,20 +11,32 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from enum import Enum
+from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any
 
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from qualitygate.cli_io import (
+    check_folder,
+    check_input,
+    check_output,
+    fail,
+    read_input,
+    say,
+    stderr,
+)
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import InvalidItemError, QualityGateError
+from qualitygate.jsonl import LineError
 from qualitygate.schemas import GradeResult, validate_item
 
 app = typer.Typer(
@@ -34,7 +48,6 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-stderr = Console(stderr=True)
 TEST_MODEL_NOTICE = "scores come from a random TEST MODEL: they mean nothing"
 ConfigOption = Annotated[
     Path | None,
@@ -47,11 +60,6 @@ class OutputFormat(str, Enum):
     table = "table"
 
 
-def fail(message: str) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=2)
-
-
 def settings_or_exit(config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config, **overrides)
@@ -60,21 +68,30 @@ def settings_or_exit(config: Path | None, **overrides: Any) -> Settings:
 
 
 def model_overrides(model: str | None) -> dict[str, Any]:
-    if model is None:
-        return {}
-    defaults = load_settings().model.model_dump()
-    return {"model": defaults | {"name": model}}
+    """``--model`` as an override of ``model.name`` alone: the settings merge it over every
+    layer, so the file's and the environment's other ``model.*`` fields stay."""
+    return {} if model is None else {"model": {"name": model}}
 
 
-def read_jsonl(stream: TextIO) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value or the JSONDecodeError) for each non-blank line."""
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, exc
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"qualitygate {package_version('qualitygate')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Multilingual content quality gate around a reward model."""
 
 
 def _quiet_transformers() -> None:
@@ -82,6 +99,9 @@ def _quiet_transformers() -> None:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+
+
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite --output if it exists.")]
 
 
 @app.command()
@@ -94,6 +114,7 @@ def grade(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    force: ForceOption = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="jsonl, or a table for people.")
     ] = OutputFormat.jsonl,
@@ -102,90 +123,130 @@ def grade(
     from qualitygate.pipeline import QualityGate
 
     settings = settings_or_exit(config, **model_overrides(model))
-    if source != "-" and not Path(source).is_file():
-        raise fail(f"input file {source} does not exist")
+    check_input(source)
+    check_output(output, force)
     _quiet_transformers()
     started = time.perf_counter()
     try:
         gate = QualityGate.from_settings(settings)
     except QualityGateError as exc:
         raise fail(exc.message) from None
+    loaded = time.perf_counter()
     if gate.scorer.info.test_model:
-        stderr.print(f"[yellow]warning:[/] {TEST_MODEL_NOTICE}")
+        say(TEST_MODEL_NOTICE, style="yellow", label="warning:")
 
-    with sys.stdin if source == "-" else open(source, encoding="utf-8") as stream:
-        lines = list(read_jsonl(stream))
-    results = _grade_lines(gate, lines)
+    lines = read_input(source)
+    with _progress_bar(len(lines)) as advance:
+        results = _grade_lines(gate, lines, advance)
     _write_results(results, output, output_format, gate.scorer.info.test_model)
-    _print_summary(gate, results, time.perf_counter() - started)
+    finished = time.perf_counter()
+    _print_summary(gate, results, finished - started, loaded - started)
 
 
-def _grade_lines(gate: Any, lines: list[tuple[int, Any]]) -> list[GradeResult]:
+def _progress_bar(total: int) -> Any:
+    """A context giving ``advance(n)`` for a bar on a terminal, or None elsewhere: then
+    the gate scores each window in one call (no slicing for a bar nobody sees)."""
+    if not stderr.is_terminal or total < 2:
+        return nullcontext(None)
+    return _Bar(total)
+
+
+class _Bar:
+    """A transient rich progress bar that moves by item counts."""
+
+    def __init__(self, total: int) -> None:
+        self._progress = Progress(console=stderr, transient=True)
+        self._task = self._progress.add_task("grading", total=total)
+
+    def __enter__(self) -> Callable[[int], None]:
+        self._progress.start()
+        return lambda n: self._progress.advance(self._task, n)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+
+def _grade_lines(
+    gate: Any, lines: list[tuple[int, Any]], advance: Callable[[int], None] | None = None
+) -> list[GradeResult]:
+    """One result per line, in order; ``advance`` hears of each item as it is done."""
     chunk = min(gate.settings.limits.max_items_per_request, 256)
-    show_progress = stderr.is_terminal and len(lines) > chunk
     results: list[GradeResult] = []
-    with Progress(console=stderr, transient=True) if show_progress else nullcontext() as bar:
-        task = bar.add_task("grading", total=len(lines)) if bar else None
-        for offset in range(0, len(lines), chunk):
-            window = lines[offset : offset + chunk]
-            parsed = [value for _, value in window if not isinstance(value, Exception)]
-            graded = iter(gate.grade(parsed))
-            for number, value in window:
-                if isinstance(value, Exception):
-                    error = InvalidItemError(f"line {number}: not valid JSON ({value.msg})")
-                    results.append(gate.error_result(None, error))
-                    continue
-                result = next(graded)
-                if result.error is not None:
-                    result.error = result.error.model_copy(
-                        update={"message": f"line {number}: {result.error.message}"}
-                    )
-                results.append(result)
-            if bar is not None and task is not None:
-                bar.advance(task, len(window))
+    for offset in range(0, len(lines), chunk):
+        window = lines[offset : offset + chunk]
+        parsed = [value for _, value in window if not isinstance(value, LineError)]
+        unreadable = len(window) - len(parsed)
+        if unreadable and advance is not None:
+            advance(unreadable)
+        graded = iter(gate.grade(parsed, progress=advance) if parsed else [])
+        for number, value in window:
+            if isinstance(value, LineError):
+                results.append(gate.error_result(None, InvalidItemError(value.message)))
+                continue
+            result = next(graded)
+            if result.error is not None:
+                result.error = result.error.model_copy(
+                    update={"message": f"line {number}: {result.error.message}"}
+                )
+            results.append(result)
     return results
 
 
 def _write_results(
     results: list[GradeResult], output: Path | None, output_format: OutputFormat, test_model: bool
 ) -> None:
-    with open(output, "w", encoding="utf-8") if output else nullcontext(sys.stdout) as sink:
-        if output_format is OutputFormat.jsonl:
-            for result in results:
-                sink.write(result.model_dump_json() + "\n")
-            return
-        console = Console(file=sink, width=160)
-        title = "qualitygate results" + (f" ({TEST_MODEL_NOTICE})" if test_model else "")
-        table = Table(title=title)
-        for column in ("id", "status", "lang", "raw", "score", "level", "decision", "flags"):
-            table.add_column(column)
-        for r in results:
-            table.add_row(
-                r.id,
-                r.status if r.error is None else f"error: {r.error.code}",
-                r.language or "",
-                "" if r.raw_reward is None else f"{r.raw_reward:.3f}",
-                "" if r.score is None else f"{r.score:.3f}",
-                r.level or "",
-                r.decision or "",
-                ", ".join(flag.rule_id for flag in r.flags),
-            )
-        console.print(table)
+    try:
+        with open(output, "w", encoding="utf-8") if output else nullcontext(sys.stdout) as sink:
+            if output_format is OutputFormat.jsonl:
+                for result in results:
+                    sink.write(result.model_dump_json() + "\n")
+            else:
+                Console(file=sink, width=160).print(_results_table(results, test_model))
+    except OSError as exc:
+        where = f"--output {output}" if output else "to stdout"
+        raise fail(f"cannot write {where} ({exc.strerror or exc})") from None
 
 
-def _print_summary(gate: Any, results: list[GradeResult], wall_s: float) -> None:
+def _results_table(results: list[GradeResult], test_model: bool) -> Table:
+    """Results for people; every cell escaped, since ids and messages are user text."""
+    title = "qualitygate results" + (f" ({TEST_MODEL_NOTICE})" if test_model else "")
+    table = Table(title=title)
+    columns = ("id", "status", "lang", "raw", "score", "level", "decision", "flags / error")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for r in results:
+        if r.error is not None:
+            detail = f"{r.error.code}: {r.error.message}"
+        else:
+            detail = ", ".join(flag.rule_id for flag in r.flags)
+        cells = (
+            r.id or "",
+            r.status,
+            r.language or "",
+            "" if r.raw_reward is None else f"{r.raw_reward:.3f}",
+            "" if r.score is None else f"{r.score:.3f}",
+            r.level or "",
+            r.decision or "",
+            detail,
+        )
+        table.add_row(*(escape(cell) for cell in cells))
+    return table
+
+
+def _print_summary(gate: Any, results: list[GradeResult], wall_s: float, startup_s: float) -> None:
+    """Counts and time: the total, what loading the model took, and the grading after it."""
     errors = sum(1 for r in results if r.status == "error")
     stats = getattr(gate.scorer, "stats", None)
     split = ""
     if stats is not None:
         split = (
-            f"; model load {stats.load_s:.2f}s, tokenisation {stats.tokenize_s:.2f}s, "
-            f"forward passes {stats.forward_s:.2f}s in {stats.batches} batches"
+            f" (tokenisation {stats.tokenize_s:.2f}s, forward passes {stats.forward_s:.2f}s "
+            f"in {stats.batches} batches)"
         )
-    stderr.print(
+    say(
         f"{len(results)} results ({len(results) - errors} graded, {errors} errors) "
-        f"in {wall_s:.2f}s{split}",
-        highlight=False,
+        f"in {wall_s:.2f}s: {startup_s:.2f}s loading the model, "
+        f"{wall_s - startup_s:.2f}s grading{split}"
     )
 
 
@@ -223,28 +284,52 @@ def submit(
         ),
     ] = True,
 ) -> None:
-    """Enqueue items for the workers; prints one JSON line per item with its task id."""
+    """Enqueue items for the workers; prints one JSON line per item with its task id.
+
+    A line that cannot be read (not UTF-8, not JSON) stops everything under --validate;
+    under --no-validate it is printed as an error naming its line and the rest are sent.
+    """
     from qualitygate.client import QualityGateClient
 
     settings = settings_or_exit(config)
-    if source != "-" and not Path(source).is_file():
-        raise fail(f"input file {source} does not exist")
-    with sys.stdin if source == "-" else open(source, encoding="utf-8") as stream:
-        lines = list(read_jsonl(stream))
+    check_input(source)
+    lines = read_input(source)
+    sendable: list[tuple[int, Any]] = []
     for number, value in lines:
-        if isinstance(value, Exception):
-            raise fail(f"line {number}: not valid JSON ({value.msg})")
+        if isinstance(value, LineError):
+            if validate:
+                raise fail(f"{value.message} (nothing was sent; --no-validate sends the rest)")
+            continue
         if validate:
             try:
                 validate_item(value, settings.limits)
             except InvalidItemError as exc:
                 raise fail(f"line {number}: {exc.message} (nothing was sent)") from None
+        sendable.append((number, value))
     with QualityGateClient(settings=settings) as client:
-        task_ids = client.submit([value for _, value in lines], validate=False)
-    for (number, value), task_id in zip(lines, task_ids, strict=True):
-        item_id = value.get("id") if isinstance(value, dict) else None
-        typer.echo(json.dumps({"line": number, "id": item_id, "task_id": task_id}))
-    stderr.print(f"submitted {len(task_ids)} items to queue {settings.worker.queue}")
+        try:
+            client.ping()
+            with client.reporting_unreachable():
+                task_ids = client.submit([value for _, value in sendable], validate=False)
+        except QualityGateError as exc:
+            raise fail(exc.message) from None
+    sent = dict(zip((number for number, _ in sendable), task_ids, strict=True))
+    for number, value in lines:
+        typer.echo(json.dumps(_submitted_line(number, value, sent.get(number))))
+    unsent = len(lines) - len(sent)
+    say(
+        f"submitted {len(task_ids)} items to queue {settings.worker.queue}"
+        + (f"; {unsent} unreadable lines were not sent" if unsent else "")
+    )
+
+
+def _submitted_line(number: int, value: Any, task_id: str | None) -> dict[str, Any]:
+    """What ``submit`` prints for one line: its task id, or why it was not sent."""
+    if isinstance(value, LineError):
+        error = {"code": InvalidItemError.code, "message": value.message}
+        return {"line": number, "id": None, "task_id": None, "error": error}
+    item_id = value.get("id") if isinstance(value, dict) else None
+    return {"line": number, "id": item_id, "task_id": task_id}
 
 
 @app.command()
@@ -263,16 +348,20 @@ def results(
     settings = settings_or_exit(config)
     with QualityGateClient(settings=settings) as client:
         try:
-            while True:
-                entries = client.results(group, consumer, count=count, block_ms=block_ms)
-                for entry in entries:
-                    typer.echo(entry.result.model_dump_json())
-                if ack and entries:
-                    client.ack([entry.entry_id for entry in entries], group=group)
-                if not follow and len(entries) < count:
-                    break
+            client.ping()
+            with client.reporting_unreachable():
+                while True:
+                    entries = client.results(group, consumer, count=count, block_ms=block_ms)
+                    for entry in entries:
+                        typer.echo(entry.result.model_dump_json())
+                    if ack and entries:
+                        client.ack([entry.entry_id for entry in entries], group=group)
+                    if not follow and len(entries) < count:
+                        break
         except KeyboardInterrupt:
             pass
+        except QualityGateError as exc:
+            raise fail(exc.message) from None
 
 
 class Pool(str, Enum):
@@ -358,9 +447,7 @@ def calibrate(
         Path | None,
         typer.Option("--output", "-o", help="Write the YAML fragment here instead of stdout."),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite --output if it exists.")
-    ] = False,
+    force: ForceOption = False,
     method: Annotated[
         FitMethodChoice,
         typer.Option(
@@ -386,69 +473,90 @@ def calibrate(
     ] = None,
 ) -> None:
     """Fit per-language calibration from your own content; write a YAML fragment and a plot."""
-    from qualitygate.calibration_fit import require_extra
-    from qualitygate.calibration_report import (
-        confusion_table,
-        fit_table,
-        fragment_yaml,
-        tuning_lines,
-    )
-    from qualitygate.calibration_run import (
-        LazyScorer,
-        read_jsonl_file,
-        read_samples,
-        run_calibration,
-    )
+    from qualitygate.calibration_run import LazyScorer, read_samples, run_calibration
     from qualitygate.pipeline import QualityGate
     from qualitygate.scoring import load_scorer
-    from qualitygate.thresholds import TargetError, parse_target, pooled
 
     settings = settings_or_exit(config, **model_overrides(model))
-    if not source.is_file():
-        raise fail(f"input file {source} does not exist")
-    if output is not None and output.exists() and not force:
-        raise fail(f"{output} exists; pass --force to overwrite it, or choose another --output")
+    check_input(str(source))
+    check_output(output, force)
+    check_folder(plot, "--plot")
+    targets = _calibration_targets(target or [], plot is not None)
+
+    _quiet_transformers()
+    # The gate is built from these settings, so detection follows this --config too.
+    gate = QualityGate.from_settings(settings, LazyScorer(lambda: load_scorer(settings.model)))
     try:
-        targets = [parse_target(text) for text in target or []]
+        samples = read_samples(read_input(str(source)), gate)
+    except QualityGateError as exc:
+        raise fail(exc.message) from None
+    test_model = samples.model is not None and samples.model.test_model
+    if test_model:
+        say(TEST_MODEL_NOTICE, style="yellow", label="warning:")
+    for line in samples.skipped:
+        say(line, style="yellow", label="skipped")
+    try:
+        outcome = run_calibration(samples, settings, method.value, targets, min_items)
+    except QualityGateError as exc:
+        raise fail(exc.message) from None
+    levels = _print_calibration_report(outcome, settings)
+
+    model_name = samples.model.name if samples.model else "raw_reward from the input file"
+    _write_fragment(outcome, source, model_name, test_model, output)
+    if plot is not None:
+        from qualitygate.calibration_plot import plot_calibration
+
+        title = f"{source.name}: {model_name}" + (" (TEST MODEL)" if test_model else "")
+        ece_bins = settings.calibration_fit.ece_bins
+        try:
+            plot_calibration(plot, outcome.fits, samples.by_language(), levels, ece_bins, title)
+        except OSError as exc:
+            raise fail(f"cannot write --plot {plot} ({exc.strerror or exc})") from None
+        say(f"wrote {plot}")
+
+
+def _calibration_targets(texts: list[str], plot: bool) -> list[Any]:
+    """Parse ``--target``s and check the extra is installed, before any work."""
+    from qualitygate.calibration_fit import require_extra
+    from qualitygate.thresholds import TargetError, parse_target
+
+    try:
+        targets = [parse_target(text) for text in texts]
         for module in ("sklearn", *(["matplotlib"] if plot else [])):
             require_extra(module)
     except TargetError as exc:
         raise fail(str(exc)) from None
     except QualityGateError as exc:
         raise fail(exc.message) from None
+    return targets
 
-    _quiet_transformers()
-    scorer = LazyScorer(lambda: load_scorer(settings.model))
-    gate = QualityGate(settings, scorer)
-    try:
-        samples = read_samples(read_jsonl_file(source), gate)
-    except QualityGateError as exc:
-        raise fail(exc.message) from None
-    test_model = samples.model is not None and samples.model.test_model
-    if test_model:
-        stderr.print(f"[yellow]warning:[/] {TEST_MODEL_NOTICE}")
-    for line in samples.skipped:
-        stderr.print(f"[yellow]skipped[/] {line}", highlight=False)
-    try:
-        outcome = run_calibration(samples, settings, method.value, targets, min_items)
-    except QualityGateError as exc:
-        raise fail(exc.message) from None
+
+def _print_calibration_report(outcome: Any, settings: Settings) -> Any:
+    """The fit table, the tuning and the confusion tables on stderr; returns the levels."""
+    from qualitygate.calibration_report import confusion_table, fit_table, tuning_lines
+    from qualitygate.thresholds import pooled
 
     report = Console(stderr=True, width=160)
     report.print(fit_table(outcome.fits))
     if outcome.tuning is not None:
         for line in tuning_lines(outcome.tuning):
-            report.print(line, highlight=False)
+            report.print(escape(line), highlight=False)
     levels = outcome.tuning.levels if outcome.tuning else settings.levels
     confusions = dict(outcome.confusions)
     if len(confusions) > 1:
         confusions["all"] = pooled(confusions)
     report.print(confusion_table(confusions, levels))
+    return levels
 
-    model_name = samples.model.name if samples.model else "raw_reward from the input file"
+
+def _write_fragment(
+    outcome: Any, source: Path, model_name: str, test_model: bool, output: Path | None
+) -> None:
+    from qualitygate.calibration_report import fragment_yaml
+
     header = [
-        f"qualitygate calibrate {source.name}: {len(samples.samples)} items, "
-        f"{len(samples.skipped)} skipped; model {model_name}",
+        f"qualitygate calibrate {source.name}: {len(outcome.samples.samples)} items, "
+        f"{len(outcome.samples.skipped)} skipped; model {model_name}",
         "Load it with --config, or paste its sections into your config file.",
     ]
     if test_model:
@@ -456,20 +564,9 @@ def calibrate(
     text = fragment_yaml(outcome.fits, outcome.tuning, header)
     if output is None:
         sys.stdout.write(text)
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
+        return
+    try:
         output.write_text(text, encoding="utf-8")
-        stderr.print(f"wrote {output}", highlight=False)
-    if plot is not None:
-        from qualitygate.calibration_plot import plot_calibration
-
-        title = f"{source.name}: {model_name}" + (" (TEST MODEL)" if test_model else "")
-        plot_calibration(
-            plot,
-            outcome.fits,
-            samples.by_language(),
-            levels,
-            settings.calibration_fit.ece_bins,
-            title,
-        )
-        stderr.print(f"wrote {plot}", highlight=False)
+    except OSError as exc:
+        raise fail(f"cannot write --output {output} ({exc.strerror or exc})") from None
+    say(f"wrote {output}")

@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import redis
 from celery import Celery
+from kombu.exceptions import OperationalError
 from kombu.utils.uuid import uuid
 from pydantic import ValidationError
 
-from qualitygate.config import Settings, load_settings
-from qualitygate.errors import InvalidItemError
+from qualitygate.config import Settings, load_settings, mask_url
+from qualitygate.errors import InvalidItemError, RedisUnavailableError
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class QualityGateClient:
     def __init__(self, redis_url: str | None = None, settings: Settings | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
         url = redis_url or self.settings.redis.url
+        self._url = url
         config = celery_client_config(self.settings) | {"broker_url": url}
         self._celery = Celery("qualitygate-client", set_as_current=False)
         self._celery.conf.update(config)
@@ -80,6 +83,23 @@ class QualityGateClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @contextmanager
+    def reporting_unreachable(self) -> Iterator[None]:
+        """Turn Redis being unreachable inside the block into one RedisUnavailableError
+        naming the (masked) URL, so a command line prints a line, not a traceback."""
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError, OperationalError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RedisUnavailableError(
+                f"redis.url {mask_url(self._url)}: cannot reach Redis ({reason})"
+            ) from None
+
+    def ping(self) -> None:
+        """Fail fast, before any work, when Redis cannot be reached."""
+        with self.reporting_unreachable():
+            self.redis.ping()
 
     # -- submitting -------------------------------------------------------------------
 

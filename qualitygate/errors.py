@@ -50,3 +50,10 @@ class ScoringError(QualityGateError):
     """The model failed on a batch: a crash, not bad input, so it is worth retrying."""
 
     code = "scoring_failed"
+
+
+class RedisUnavailableError(QualityGateError):
+    """Redis cannot be reached (refused, timed out, wrong password); the message names
+    ``redis.url`` with its password masked."""
+
+    code = "redis_unavailable"

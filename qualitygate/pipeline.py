@@ -27,7 +27,7 @@ from qualitygate.errors import (
 )
 from qualitygate.extract import extract_text
 from qualitygate.grading import decide, level_for, recommend
-from qualitygate.language import LanguageGuess, LanguageIdentifier, detect_language
+from qualitygate.language import LanguageGuess, LanguageIdentifier
 from qualitygate.rules import RuleEngine
 from qualitygate.schemas import (
     ContentItem,
@@ -42,6 +42,13 @@ from qualitygate.scoring import Scorer, load_scorer
 logger = logging.getLogger(__name__)
 
 Detector = Callable[[str, "str | None"], LanguageGuess]
+Progress = Callable[[int], None]
+
+# With a progress callback, items are scored in length-sorted slices of about one forward
+# pass each (by this estimate of UTF-8 bytes per token, near 4 for English and for CJK
+# alike), so the callback hears of each pass as it ends and the scorer still packs full
+# batches: smaller slices would cost forward passes (bench/progress.py).
+BYTES_PER_TOKEN_ESTIMATE = 4
 
 
 class RuleChecker(Protocol):
@@ -82,12 +89,14 @@ class QualityGate:
         self,
         settings: Settings,
         scorer: Scorer,
-        detector: Detector = detect_language,
+        detector: Detector | None = None,
         rules: RuleChecker | None = None,
     ) -> None:
         self.settings = settings
         self.scorer = scorer
-        self._detect = detector
+        # The settings' own detection section, never the process-wide default's: a gate
+        # built from an operator's file must detect languages the way that file says.
+        self._detect = detector or LanguageIdentifier.from_settings(settings.detection)
         self._adapters: dict[str, Adapter] = {}
         # Block-list terms are normalised by the same adapter as the text they are matched in.
         self._rules: RuleChecker = (
@@ -97,11 +106,7 @@ class QualityGate:
     @classmethod
     def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:
         """Load the model named in settings (once) unless a scorer is handed in."""
-        return cls(
-            settings,
-            scorer if scorer is not None else load_scorer(settings.model),
-            detector=LanguageIdentifier.from_settings(settings.detection),
-        )
+        return cls(settings, scorer if scorer is not None else load_scorer(settings.model))
 
     def _preprocess(self, language: str, text: str) -> str:
         return self.adapter_for(language).preprocess(text)
@@ -174,11 +179,14 @@ class QualityGate:
         self,
         items: Sequence[ContentItem | Mapping[str, Any]],
         on_scoring_error: Literal["result", "raise"] = "result",
+        progress: Progress | None = None,
     ) -> list[GradeResult]:
         """One result per item, in order; bad items come back as error results.
 
         A model failure (not bad input) becomes error results by default; a worker that
         retries passes ``on_scoring_error="raise"`` to see the ScoringError instead.
+        ``progress`` is called with a count each time that many more items have their
+        result, so a progress bar moves as the work does; the counts add up to the items.
         """
         limit = self.settings.limits.max_items_per_request
         if len(items) > limit:
@@ -197,9 +205,11 @@ class QualityGate:
                 logger.exception("preparing item %r failed", item_id_of(raw))
                 error = QualityGateError(f"preparing the item failed ({type(exc).__name__})")
                 results[index] = self.error_result(raw, error)
+        if progress is not None and len(prepared) < len(items):
+            progress(len(items) - len(prepared))
         if prepared:
             try:
-                scored = self._score([p for _, p in prepared])
+                scored = self._score_in_slices([p for _, p in prepared], progress)
             except ScoringError as error:
                 if on_scoring_error == "raise":
                     raise
@@ -209,6 +219,46 @@ class QualityGate:
                 for (index, _), result in zip(prepared, scored, strict=True):
                     results[index] = result
         return [result for result in results if result is not None]
+
+    def _score_in_slices(
+        self, prepared: Sequence[PreparedItem], progress: Progress | None
+    ) -> list[GradeResult]:
+        """``_score`` in one call, or in slices of about a forward pass, each reported."""
+        if progress is None:
+            return self._score(prepared)
+        results: list[GradeResult | None] = [None] * len(prepared)
+        left = len(prepared)
+        for chunk in self._progress_slices(prepared):
+            try:
+                scored = self._score([prepared[i] for i in chunk])
+            except ScoringError:
+                progress(left)  # every item still gets its (error) result
+                raise
+            for index, result in zip(chunk, scored, strict=True):
+                results[index] = result
+            progress(len(chunk))
+            left -= len(chunk)
+        return [result for result in results if result is not None]
+
+    def _progress_slices(self, prepared: Sequence[PreparedItem]) -> list[list[int]]:
+        """Indices shortest first, cut where one more row would overflow the token budget."""
+        model = self.settings.model
+        sizes = [
+            min(
+                len(f"{p.prompt}{p.text}".encode("utf-8", "surrogatepass"))
+                // BYTES_PER_TOKEN_ESTIMATE,
+                model.max_length,
+            )
+            for p in prepared
+        ]
+        slices: list[list[int]] = []
+        current: list[int] = []
+        for index in sorted(range(len(prepared)), key=sizes.__getitem__):
+            if current and (len(current) + 1) * sizes[index] > model.batch_tokens:
+                slices.append(current)
+                current = []
+            current.append(index)
+        return [*slices, current] if current else slices
 
     def _score(self, prepared: Sequence[PreparedItem]) -> list[GradeResult]:
         started = time.perf_counter()

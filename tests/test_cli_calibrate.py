@@ -25,7 +25,7 @@ VOCABULARY = {
     "en": "today weather really good post information thanks review shipping fast quality",
 }
 WORDS = {code: words.split() for code, words in VOCABULARY.items()}
-PER_LANGUAGE = 36  # above calibration_fit.min_items (30): too few is tested apart
+PER_LANGUAGE = 36  # above calibration_fit.min_items (20): too few is tested apart
 
 
 def labelled_sample(path: Path, seed: int = 0) -> Path:
@@ -190,3 +190,69 @@ def test_bad_target_and_missing_file_fail_before_any_work(tmp_path: Path) -> Non
     sample.write_text('{"id": "1", "text": "x", "raw_reward": 1.0}\n')
     code, _, stderr = run(str(sample), "--target", "precision>2")
     assert code == 2 and "target 'precision>2'" in stderr
+
+
+def test_calibrate_detects_languages_as_its_config_says(tmp_path: Path) -> None:
+    """No language hints: the --config file's detection section decides the languages."""
+    text = "This is a perfectly ordinary English sentence about the weather today."
+    lines = [{"id": str(i), "text": text, "raw_reward": i / 3} for i in range(40)]
+    sample = tmp_path / "unhinted.jsonl"
+    sample.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("detection:\n  min_letters: 1000\n", encoding="utf-8")
+
+    code, stdout, stderr = run(str(sample))
+    assert code == 0, stderr
+    assert set(yaml.safe_load(stdout)["languages"]) == {"en"}
+    code, stdout, stderr = run(str(sample), "--config", str(strict))
+    assert code == 0, stderr
+    assert set(yaml.safe_load(stdout)["languages"]) == {"und"}
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "examples" / "labelled.jsonl"
+
+
+def test_the_shipped_example_is_not_too_small_for_the_defaults(test_model_dir: Path) -> None:
+    """Every language of examples/labelled.jsonl is considered with the default settings:
+    the random test model cannot order it, but no language is kept for having too few."""
+    code, _, stderr = run(str(SHIPPED), "--model", str(test_model_dir))
+    assert code == 0, stderr
+    assert "min_items" not in stderr
+    assert stderr.count("│ 20 │ 10/10 │") == 4  # ko, ja, zh, en: counted and labelled
+
+
+class LabelAwareScorer:
+    """A model that agrees with the shipped labels, noisily: what a fit reward model does."""
+
+    def __init__(self, accepted: set[str]) -> None:
+        from qualitygate.schemas import ModelInfo
+
+        self.info = ModelInfo(name="label-aware", revision="0")
+        self.accepted = accepted
+        self.rng = random.Random(5)
+
+    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        return [
+            (1.5 if content in self.accepted else -1.5) + self.rng.gauss(0, 1.0)
+            for _, content in pairs
+        ]
+
+
+def test_the_shipped_example_fits_every_language_with_the_defaults() -> None:
+    from qualitygate.calibration_run import read_samples, run_calibration
+    from qualitygate.jsonl import iter_jsonl
+    from qualitygate.pipeline import QualityGate
+
+    settings = load_settings()
+    lines = list(iter_jsonl(SHIPPED.read_bytes()))
+    gate = QualityGate.from_settings(settings, LabelAwareScorer(set()))
+    accepted = {
+        gate.prepare({k: v for k, v in line.items() if k != "label"}).text
+        for _, line in lines
+        if line["label"] == "accept"
+    }
+    gate = QualityGate.from_settings(settings, LabelAwareScorer(accepted))
+    outcome = run_calibration(read_samples(lines, gate), settings, "auto")
+    assert set(outcome.fits) == {"en", "ja", "ko", "zh"}
+    for code, fit in outcome.fits.items():
+        assert fit.method is not None, f"{code}: {fit.note}"

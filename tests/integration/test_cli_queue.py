@@ -56,3 +56,30 @@ def test_results_prints_and_acknowledges(
     assert redis_client.xpending(settings.streams.results, "cms")["pending"] == 0
     again = runner.invoke(app, args, env=namespace.env)
     assert again.exit_code == 0 and again.stdout.strip() == ""
+
+
+def test_submit_reports_an_undecodable_line_and_loses_nothing(
+    namespace: QueueNamespace, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    queue = namespace.env["QG_WORKER__QUEUE"]
+    runner = CliRunner()
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(
+        b'\xef\xbb\xbf{"id": "a", "text": "one"}\n'
+        b'{"id": "b", "text": "caf\xe9"}\n'
+        b'{"id": "c", "text": "three"}\n'
+    )
+
+    refused = runner.invoke(app, ["submit", str(mixed)], env=namespace.env)
+    assert refused.exit_code == 2 and not isinstance(refused.exception, UnicodeError)
+    assert "line 2: not UTF-8 (byte 0xe9" in refused.stderr and "nothing was sent" in refused.stderr
+    assert redis_client.llen(queue) == 0
+
+    sent = runner.invoke(app, ["submit", str(mixed), "--no-validate"], env=namespace.env)
+    assert sent.exit_code == 0, sent.output
+    lines = [json.loads(line) for line in sent.stdout.splitlines()]
+    assert [(line["line"], line["id"]) for line in lines] == [(1, "a"), (2, None), (3, "c")]
+    assert lines[0]["task_id"] and lines[2]["task_id"] and lines[1]["task_id"] is None
+    assert lines[1]["error"]["message"].startswith("line 2: not UTF-8 (byte 0xe9")
+    assert redis_client.llen(queue) == 2
+    assert "1 unreadable lines were not sent" in " ".join(sent.stderr.split())
