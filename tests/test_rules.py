@@ -180,7 +180,7 @@ def test_personal_data_near_misses(engine: RuleEngine, text: str) -> None:
 
 
 def test_a_valid_rrn_is_not_also_a_card_or_phone(engine: RuleEngine) -> None:
-    flags = engine.check(f"번호 {VALID_RRN} 끝", "ko")
+    flags = engine.check(f"주민번호 {VALID_RRN} 끝", "ko")
     assert ids(flags) == ["pii.kr_rrn"]
 
 
