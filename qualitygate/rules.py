@@ -12,6 +12,7 @@ It must not know about the model, the adapters' internals or I/O.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,19 @@ MAX_FLAGS_PER_RULE = 50
 SHARED_TERMS = "default"
 
 Normaliser = Callable[[str, str], str]  # (language, text) -> text as the adapter leaves it
+
+# Characters whose runs are layout, not shouting: rules and underlines (dashes, ``=``,
+# ``_``, ``~``, ``+``, ``^`` under code), box drawing, blocks and shapes, leader dots, and
+# the placeholders and masks docs are full of (``XXXXXXXX``, ``********``, ``########``).
+_LAYOUT_CATEGORIES = frozenset({"Pd", "Pc", "Sm"})
+_LAYOUT_CHARS = frozenset(".·•…#*/\\^Xx")
+
+
+def _is_layout(char: str) -> bool:
+    if char in _LAYOUT_CHARS or 0x2500 <= ord(char) <= 0x25FF:  # box drawing to shapes
+        return True
+    return unicodedata.category(char) in _LAYOUT_CATEGORIES
+
 
 _URL = re2.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[^\s<>\"']+")
 _WORD = re.compile(r"\w+")
@@ -190,7 +204,7 @@ class RuleEngine:
         flags: list[Flag] = []
         if _rule_runs(spam.repeated_char, language):
             for match in self._char_run.finditer(text):
-                if not match.group(1).isdigit():
+                if not match.group(1).isdigit() and not _is_layout(match.group(1)):
                     flags.append(self._flag_match("spam.repeated_char", spam.repeated_char, match))
         if _rule_runs(spam.repeated_token, language):
             flags += self._repeated_tokens(text)

@@ -311,3 +311,37 @@ def test_block_list_span_survives_casefold_expansion(engine: RuleEngine) -> None
     text = "Straße ß\u200b BAD ß"
     [flag] = engine.check(text, "en")
     assert text[flag.start : flag.end] == "BAD"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Installation\n------------\nRun the script.",
+        "Title\n==========\nBody text here.",
+        "┌──────────────┐\n│ a box in docs │\n└──────────────┘",
+        "Set the key to XXXXXXXXXXXXXXXX in the file.",
+        "card number ****************",
+        "Chapter 1 .................... 5",
+        "________________ signature",
+        "#############################",
+    ],
+    ids=[
+        "dash-underline",
+        "equals-underline",
+        "box",
+        "placeholder",
+        "mask",
+        "leader",
+        "line",
+        "hash",
+    ],
+)
+def test_rules_underlines_and_placeholders_are_not_spam(engine: RuleEngine, text: str) -> None:
+    assert [f for f in engine.check(text, "en") if f.rule_id == "spam.repeated_char"] == []
+
+
+@pytest.mark.parametrize(
+    "flood", ["!!!!!!!!!!!!", "??????????", "ㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋ", "😂😂😂😂😂😂😂😂😂😂"]
+)
+def test_character_floods_are_still_spam(engine: RuleEngine, flood: str) -> None:
+    assert ids(engine.check(f"so good {flood} really", "ko")) == ["spam.repeated_char"]
