@@ -47,7 +47,9 @@ def _is_layout(char: str) -> bool:
     return unicodedata.category(char) in _LAYOUT_CATEGORIES
 
 
-_URL = re2.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[^\s<>\"']+")
+# A link is the characters a URL may hold (RFC 3986, percent-encoded beyond ASCII), so
+# Japanese or Chinese text written straight after a link is not part of it.
+_URL = re2.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+")
 _WORD = re.compile(r"\w+")
 
 

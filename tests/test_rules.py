@@ -345,3 +345,10 @@ def test_rules_underlines_and_placeholders_are_not_spam(engine: RuleEngine, text
 )
 def test_character_floods_are_still_spam(engine: RuleEngine, flood: str) -> None:
     assert ids(engine.check(f"so good {flood} really", "ko")) == ["spam.repeated_char"]
+
+
+def test_japanese_text_after_a_link_is_not_part_of_it(engine: RuleEngine) -> None:
+    text = "詳細はhttps://a.example/x1をご覧https://b.example/y2と、www.c.example/z3です。"
+    [flag] = [f for f in engine.check(text, "ja") if f.rule_id == "spam.link_density"]
+    assert flag.detail is not None and flag.detail.startswith("3 links")
+    assert text[flag.start : flag.end].endswith("www.c.example/z3")
