@@ -15,16 +15,23 @@ every run gives the same numbers. Prints tables and writes bench/results/pii.jso
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import unicodedata
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from faker import Faker
 
+from adapters.registry import adapter_class_for
 from bench.common import machine_info, print_table, write_results
+from qualitygate.config import load_settings
 from qualitygate.pii import cn_resident_id_valid, find_pii, rrn_valid
+from qualitygate.rules import RuleEngine
 
 SEED = 20261203
+EVAL_SET = Path(__file__).resolve().parent / "data" / "language" / "eval.jsonl"
 KINDS = {"email", "phone", "payment_card", "kr_rrn", "cn_resident_id", "jp_my_number"}
 
 # (with a context word, without one), by the kind the sentence is expected to yield.
@@ -163,6 +170,108 @@ def precision_rows(n: int) -> list[dict[str, Any]]:
     return rows
 
 
+# --- block-list evasions ------------------------------------------------------------------
+
+EVASION_TERMS = {"en": ["idiot", "scammer", "loser", "stupid", "garbage"], "ko": ["바보", "멍청이"]}
+EVASION_TEMPLATES = {
+    "en": ["you are such a {} lol", "what a {}!", "{} detected"],
+    "ko": ["너 {} 야", "진짜 {}"],
+}
+# Look-alikes an attacker types (test data; the engine folds them with Unicode's table).
+_CYRILLIC = str.maketrans("aeopcyxi", "аеорсухі")
+# Greek letters Unicode lists as confusable with a Latin one (ε, τ, κ are not: their
+# prototypes are ꞓ, ᴛ, ĸ), lower and upper case.
+_GREEK = str.maketrans("aiouvpABEHIKMNOPTXYZ", "αιουνρΑΒΕΗΙΚΜΝΟΡΤΧΥΖ")
+_LEET_OUT = str.maketrans("aeiost", "431057")
+
+
+def _accented(term: str, rnd: random.Random) -> str:
+    accents = ["\u0300", "\u0301", "\u0302", "\u0308"]
+    return unicodedata.normalize(
+        "NFC", "".join(c + rnd.choice(accents) if c in "aeiou" else c for c in term)
+    )
+
+
+def _styled(term: str, first: int) -> str:
+    return "".join(chr(first + ord(c) - ord("a")) for c in term)
+
+
+def _doubled(term: str, rnd: random.Random) -> str:
+    at = rnd.randrange(len(term))
+    return term[:at] + term[at] * rnd.choice([2, 3]) + term[at + 1 :]
+
+
+def _jamo(term: str, halfwidth: bool) -> str:
+    out = []
+    for char in unicodedata.normalize("NFD", term):
+        name = unicodedata.name(char).split(" ", 2)[-1]
+        prefix = "HALFWIDTH HANGUL LETTER " if halfwidth else "HANGUL LETTER "
+        out.append(unicodedata.lookup(prefix + name))
+    return "".join(out)
+
+
+EVASIONS: dict[str, tuple[str, Callable[[str, random.Random], str]]] = {
+    "plain": ("en", lambda t, _r: t),
+    "spaced letters": ("en", lambda t, _r: " ".join(t)),
+    "dotted letters": ("en", lambda t, _r: ".".join(t)),
+    "Cyrillic look-alikes": ("en", lambda t, _r: t.translate(_CYRILLIC)),
+    "Greek look-alikes": ("en", lambda t, _r: t.translate(_GREEK)),
+    "accents": ("en", _accented),
+    "math bold": ("en", lambda t, _r: _styled(t, 0x1D41A)),
+    "circled": ("en", lambda t, _r: _styled(t, 0x24D0)),
+    "leetspeak": ("en", lambda t, _r: t.translate(_LEET_OUT)),
+    "doubled letters": ("en", _doubled),
+    "Korean syllables": ("ko", lambda t, _r: t),
+    "Korean separate jamo": ("ko", lambda t, _r: _jamo(t, False)),
+    "Korean half-width jamo": ("ko", lambda t, _r: _jamo(t, True)),
+    "Korean term in English text": ("ko", lambda t, _r: t),
+}
+
+
+def evasion_rows(n: int) -> list[dict[str, Any]]:
+    settings = load_settings()
+    rules = settings.rules.model_dump()
+    rules["blocklists"]["banned"]["terms"] = EVASION_TERMS | {"default": EVASION_TERMS["en"]}
+    settings = load_settings(rules=rules)
+    adapters = {
+        code: adapter_class_for(code)(float, settings.language(code).model_dump())
+        for code in ("en", "ko")
+    }
+
+    def normalise(code: str, text: str) -> str:
+        return adapters["ko" if code == "ko" else "en"].preprocess(text)
+
+    engine = RuleEngine(settings, normalise=normalise)
+    rnd = random.Random(SEED + 2)
+    rows = []
+    for kind, (language, evade) in EVASIONS.items():
+        text_language = "en" if kind.endswith("English text") else language
+        caught = 0
+        for _ in range(n):
+            term = evade(rnd.choice(EVASION_TERMS[language]), rnd)
+            template = rnd.choice(EVASION_TEMPLATES[text_language])
+            text = adapters[text_language].preprocess(template.format(term))
+            caught += any(f.category == "blocklist" for f in engine.check(text, text_language))
+        rows.append({"kind": kind, "caught": caught, "total": n})
+    rows.append(_false_positives(engine, adapters))
+    return rows
+
+
+def _false_positives(engine: RuleEngine, adapters: dict[str, Any]) -> dict[str, Any]:
+    """The same lists on real sentences in 17 languages, which contain none of the terms."""
+    sentences = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
+    flagged = 0
+    for row in sentences:
+        language = "ko" if row["lang"] == "ko" else "en"
+        text = adapters[language].preprocess(row["text"])
+        flagged += any(f.category == "blocklist" for f in engine.check(text, row["lang"]))
+    return {
+        "kind": "real sentences flagged (false positives)",
+        "caught": flagged,
+        "total": len(sentences),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="identifiers per set")
@@ -183,9 +292,16 @@ def main() -> None:
         ["set", "n", "flagged", "as"],
         [[r["set"], r["n"], r["flagged_share"], r["as"]] for r in precision],
     )
+    evasions = evasion_rows(min(args.n, 500))
+    print_table(
+        "Block-list evasions caught",
+        ["kind", "caught", "total", "share"],
+        [[r["kind"], r["caught"], r["total"], r["caught"] / r["total"]] for r in evasions],
+    )
     if not args.no_write:
         payload = {"machine": machine_info("bench.pii"), "seed": SEED, "n": args.n}
-        path = write_results("pii", payload | {"recall": recall, "precision": precision})
+        payload |= {"recall": recall, "precision": precision, "evasions": evasions}
+        path = write_results("pii", payload)
         print(f"wrote {path}")
 
 

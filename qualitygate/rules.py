@@ -22,7 +22,7 @@ import re2
 
 from qualitygate.config import PatternRuleSettings, RuleSettings, Settings
 from qualitygate.grading import localized
-from qualitygate.matching import MatchingView, matching_text
+from qualitygate.matching import MatchingView, runs_fit
 from qualitygate.pii import find_pii
 from qualitygate.schemas import Flag
 
@@ -59,6 +59,7 @@ class _Term:
     length: int  # of the key, boundary marks included
     lead: int  # 1 when the key starts with a boundary mark (a whole-word start)
     trail: int  # 1 when it ends with one (a whole-word end)
+    runs: list[int]  # the term's run lengths (see matching.runs_fit)
 
 
 # A noncharacter, marking every edge between a word character and anything else in both
@@ -75,24 +76,40 @@ def _with_marks(text: str) -> tuple[str, list[int]]:
         text = text.replace(_MARK, "\ufffd")
     pieces: list[str] = []
     index_of: list[int] = []
-    before = False
-    for index, char in enumerate(text):
-        word = _is_word_char(char)
-        if word != before:
-            pieces.append(_MARK)
-            index_of.append(index)
-        pieces.append(char)
-        index_of.append(index)
-        before = word
-    if before:
-        pieces.append(_MARK)
-        index_of.append(len(text))
+    done = 0
+    for match in _WORD_RUN.finditer(text):  # a loop per word, not per character
+        start, end = match.span()
+        pieces += [text[done:start], _MARK, text[start:end], _MARK]
+        index_of.extend(range(done, start))
+        index_of.append(start)
+        index_of.extend(range(start, end))
+        index_of.append(end)
+        done = end
+    pieces.append(text[done:])
+    index_of.extend(range(done, len(text)))
     return "".join(pieces), index_of
 
 
-def _is_word_char(char: str) -> bool:
-    # Scripts written with spaces between words; Hangul, kana and Han match inside words.
-    return char.isalnum() and ord(char) < 0x1100
+# Word characters of the scripts written with spaces between words (isalnum below U+1100);
+# Hangul, kana and Han match inside words.
+_WORD_RUN = re.compile("[^\\W_\u1100-\U0010ffff]+")
+
+
+def _in_own_script(term: str, term_language: str, text_language: str) -> bool:
+    """Is ``term`` (from ``term_language``'s list) written in a script only that language
+    uses, so that it can only match a span in that language, whatever the text's language?
+
+    Hangul is Korean and kana Japanese; Han alone is Chinese except in Japanese text, where
+    the same characters are Japanese words (``操作``).
+    """
+    names = [unicodedata.name(char, "") for char in term if not char.isspace()]
+    if term_language == "ko":
+        return any(name.startswith("HANGUL") for name in names)
+    if term_language == "ja":
+        return any(name.startswith(("HIRAGANA", "KATAKANA")) for name in names)
+    if term_language == "zh":
+        return text_language != "ja" and all(name.startswith("CJK") for name in names)
+    return False
 
 
 def _rule_runs(rule: RuleSettings, language: str) -> bool:
@@ -133,7 +150,11 @@ class RuleEngine:
         return languages
 
     def _automaton(self, language: str) -> ahocorasick.Automaton | None:
-        """The language's own terms and the shared ones, in one automaton, built once."""
+        """The language's own terms and the shared ones, in one automaton, built once.
+
+        Other languages' terms written in their own script join too (see ``_in_own_script``):
+        a Korean term in an English comment is still a Korean term.
+        """
         if language not in self._own_automaton:
             language = SHARED_TERMS  # no terms or lists of its own: share one automaton
         if language in self._automata:
@@ -142,26 +163,35 @@ class RuleEngine:
         for name, blocklist in self._rules.blocklists.items():
             if not _rule_runs(blocklist, language):
                 continue
-            terms = [*blocklist.terms.get(SHARED_TERMS, [])]
-            if language != SHARED_TERMS:
-                terms += blocklist.terms.get(language, [])
-            for term in terms:
-                key = matching_text(self._normalise(language, term))
-                if key:
-                    marked, _ = _with_marks(key)
-                    entry = _Term(
-                        f"blocklist.{name}",
-                        len(marked),
-                        int(marked[0] == _MARK),
-                        int(marked[-1] == _MARK),
-                    )
-                    automaton.add_word(marked, entry)
+            for term_language, terms in blocklist.terms.items():
+                own = term_language in (SHARED_TERMS, language)
+                for term in terms:
+                    if own or _in_own_script(term, term_language, language):
+                        self._add_term(automaton, f"blocklist.{name}", term_language, term)
         built = automaton if len(automaton) else None
         if built is not None:
             built.make_automaton()
-            self._lists_in[id(built)] = len({term.rule_id for term in built.values()})
+            rule_ids = {term.rule_id for terms in built.values() for term in terms}
+            self._lists_in[id(built)] = len(rule_ids)
         self._automata[language] = built
         return built
+
+    def _add_term(
+        self, automaton: ahocorasick.Automaton, rule_id: str, language: str, term: str
+    ) -> None:
+        normalised = self._normalise(language, term)
+        view = MatchingView(normalised)
+        if not view.text:
+            return
+        marked, _ = _with_marks(view.text)
+        entry = _Term(
+            rule_id,
+            len(marked),
+            int(marked[0] == _MARK),
+            int(marked[-1] == _MARK),
+            view.runs(0, len(view.text)),
+        )
+        automaton.add_word(marked, [*automaton.get(marked, []), entry])
 
     def _blocklist_flags(self, view: MatchingView, language: str) -> list[Flag]:
         automaton = self._automaton(language)
@@ -169,22 +199,49 @@ class RuleEngine:
             return []
         found: dict[tuple[str, int, int], None] = {}
         per_rule: dict[str, int] = {}
-        marked, index_of = _with_marks(view.text)
-        for last, term in automaton.iter(marked):
-            # Every match is a whole-word one (the marks see to it); once every list has
-            # all the flags it may report, the rest of the text cannot change the result.
-            if per_rule.get(term.rule_id, 0) >= MAX_FLAGS_PER_RULE:
-                if len(per_rule) == self._lists_in[id(automaton)] and all(
-                    count >= MAX_FLAGS_PER_RULE for count in per_rule.values()
+        pieces = [(0, len(view.text))]
+        # Spaced letters after a one-letter word ("a i d i o t"): the term may start at
+        # the second letter. One more pass over each such span: linear in all.
+        pieces += [(start + 1, end) for start, end in view.spaced if end - start > 3]
+        for first, last in pieces:
+            if not self._scan(automaton, view, first, last, found, per_rule):
+                break
+        return self._blocklist_found(found)
+
+    def _scan(
+        self,
+        automaton: ahocorasick.Automaton,
+        view: MatchingView,
+        offset: int,
+        stop: int,
+        found: dict[tuple[str, int, int], None],
+        per_rule: dict[str, int],
+    ) -> bool:
+        """Add the hits in ``view.text[offset:stop]``; False once nothing more can count."""
+        marked, index_of = _with_marks(view.text[offset:stop])
+        for last, terms in automaton.iter(marked):
+            for term in terms:
+                # Every match is a whole-word one (the marks see to it); once every list has
+                # all the flags it may report, the rest of the text cannot change the result.
+                if per_rule.get(term.rule_id, 0) >= MAX_FLAGS_PER_RULE:
+                    if len(per_rule) == self._lists_in[id(automaton)] and all(
+                        count >= MAX_FLAGS_PER_RULE for count in per_rule.values()
+                    ):
+                        return False
+                    continue
+                first = offset + index_of[last - term.length + 1 + term.lead]
+                end_visible = offset + index_of[last - term.trail] + 1
+                if view.splits_a_character(first, end_visible) or not runs_fit(
+                    term.runs, view.runs(first, end_visible)
                 ):
-                    break
-                continue
-            first = index_of[last - term.length + 1 + term.lead]
-            end_visible = index_of[last - term.trail] + 1
-            start, end = view.original_span(first, end_visible)
-            if (term.rule_id, start, end) not in found:
-                found[(term.rule_id, start, end)] = None
-                per_rule[term.rule_id] = per_rule.get(term.rule_id, 0) + 1
+                    continue
+                start, end = view.original_span(first, end_visible)
+                if (term.rule_id, start, end) not in found:
+                    found[(term.rule_id, start, end)] = None
+                    per_rule[term.rule_id] = per_rule.get(term.rule_id, 0) + 1
+        return True
+
+    def _blocklist_found(self, found: dict[tuple[str, int, int], None]) -> list[Flag]:
         flags = []
         for rule_id, start, end in found:
             name = rule_id.split(".", 1)[1]

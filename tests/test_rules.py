@@ -82,7 +82,8 @@ def test_block_list_near_misses_are_not_flagged(engine: RuleEngine) -> None:
 
 def test_block_list_is_per_language_plus_shared(engine: RuleEngine) -> None:
     assert ids(engine.check("너 바보야", "ko")) == ["blocklist.banned"]  # inside a word
-    assert engine.check("너 바보야", "en") == []  # the Korean list is not English's
+    # A Korean term is Korean wherever it is written: in an English comment too.
+    assert ids(engine.check("lol you are such a 바보 today", "en")) == ["blocklist.banned"]
     assert ids(engine.check("ばかだ", "ja")) == ["blocklist.banned"]
     assert ids(engine.check("this is bad", "ko")) == ["blocklist.banned"]  # shared
     assert ids(engine.check("this is bad", "fr")) == ["blocklist.banned"]
@@ -93,6 +94,20 @@ def test_thousands_of_terms_in_one_automaton() -> None:
     engine = RuleEngine(settings_with(blocklists=blocklists({"default": terms})))
     flags = engine.check("clean text, then TERM04321 and term00007.", "en")
     assert spans(flags, "blocklist.banned") == [(17, 26), (31, 40)]
+
+
+def test_a_languages_latin_terms_stay_in_that_language() -> None:
+    engine = RuleEngine(settings_with(blocklists=blocklists({"ko": ["gaesaekki", "바보"]})))
+    assert ids(engine.check("gaesaekki", "ko")) == ["blocklist.banned"]
+    assert engine.check("gaesaekki", "en") == []
+    assert ids(engine.check("such a 바보", "en")) == ["blocklist.banned"]
+
+
+def test_chinese_terms_reach_other_languages_but_not_japanese() -> None:
+    engine = RuleEngine(settings_with(blocklists=blocklists({"zh": ["傻逼"], "ja": ["ばか"]})))
+    assert ids(engine.check("lol 傻逼 lol", "en")) == ["blocklist.banned"]
+    assert engine.check("傻逼", "ja") == []  # Han alone in Japanese text is Japanese
+    assert ids(engine.check("so ばか lol", "ko")) == ["blocklist.banned"]
 
 
 def test_a_list_limited_to_some_languages(engine: RuleEngine) -> None:
