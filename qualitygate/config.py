@@ -280,6 +280,8 @@ class LengthRules(_Section):
 
 class RulesSettings(_Section):
     blocklists: dict[str, BlocklistSettings]
+    # Han and kana terms: match anywhere, or only as whole words by a segmenter.
+    cjk_match: dict[Literal["zh", "ja"], Literal["anywhere", "word"]]
     pii: PiiRules
     spam: SpamRules
     length: LengthRules

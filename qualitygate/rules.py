@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from qualitygate.grading import localized
 from qualitygate.matching import MatchingView, runs_fit
 from qualitygate.pii import find_pii
 from qualitygate.schemas import Flag
+from qualitygate.segmentation import WordEdges, language_of
 
 # One rule reports at most this many hits, so a result stays small whatever the text.
 MAX_FLAGS_PER_RULE = 50
@@ -60,6 +61,7 @@ class _Term:
     lead: int  # 1 when the key starts with a boundary mark (a whole-word start)
     trail: int  # 1 when it ends with one (a whole-word end)
     runs: list[int]  # the term's run lengths (see matching.runs_fit)
+    script: str | None  # "zh" for a Han term, "ja" for one with kana: see segmentation
 
 
 # A noncharacter, marking every edge between a word character and anything else in both
@@ -93,6 +95,22 @@ def _with_marks(text: str) -> tuple[str, list[int]]:
 # Word characters of the scripts written with spaces between words (isalnum below U+1100);
 # Hangul, kana and Han match inside words.
 _WORD_RUN = re.compile("[^\\W_\u1100-\U0010ffff]+")
+
+
+class _WordCheck:
+    """Whether a Han or kana hit counts, by ``rules.cjk_match`` and the text's segmenter."""
+
+    def __init__(self, edges: WordEdges, modes: Mapping[str, str], language: str) -> None:
+        self._edges, self._modes, self._language = edges, modes, language
+
+    def allows(self, term: _Term, start: int, end: int) -> bool:
+        if term.script is None:
+            return True
+        # Han in Japanese text is Japanese: its words are Sudachi's, not jieba's.
+        segmenter = "ja" if self._language == "ja" else term.script
+        if self._modes.get(segmenter, "anywhere") != "word":
+            return True
+        return self._edges.is_word(start, end, segmenter)
 
 
 def _in_own_script(term: str, term_language: str, text_language: str) -> bool:
@@ -184,13 +202,9 @@ class RuleEngine:
         if not view.text:
             return
         marked, _ = _with_marks(view.text)
-        entry = _Term(
-            rule_id,
-            len(marked),
-            int(marked[0] == _MARK),
-            int(marked[-1] == _MARK),
-            view.runs(0, len(view.text)),
-        )
+        lead, trail = int(marked[0] == _MARK), int(marked[-1] == _MARK)
+        runs = view.runs(0, len(view.text))
+        entry = _Term(rule_id, len(marked), lead, trail, runs, language_of(normalised))
         automaton.add_word(marked, [*automaton.get(marked, []), entry])
 
     def _blocklist_flags(self, view: MatchingView, language: str) -> list[Flag]:
@@ -199,12 +213,13 @@ class RuleEngine:
             return []
         found: dict[tuple[str, int, int], None] = {}
         per_rule: dict[str, int] = {}
+        words = _WordCheck(WordEdges(view.original), self._rules.cjk_match, language)
         pieces = [(0, len(view.text))]
         # Spaced letters after a one-letter word ("a i d i o t"): the term may start at
         # the second letter. One more pass over each such span: linear in all.
         pieces += [(start + 1, end) for start, end in view.spaced if end - start > 3]
         for first, last in pieces:
-            if not self._scan(automaton, view, first, last, found, per_rule):
+            if not self._scan(automaton, view, (first, last), words, found, per_rule):
                 break
         return self._blocklist_found(found)
 
@@ -212,12 +227,13 @@ class RuleEngine:
         self,
         automaton: ahocorasick.Automaton,
         view: MatchingView,
-        offset: int,
-        stop: int,
+        piece: tuple[int, int],
+        words: _WordCheck,
         found: dict[tuple[str, int, int], None],
         per_rule: dict[str, int],
     ) -> bool:
         """Add the hits in ``view.text[offset:stop]``; False once nothing more can count."""
+        offset, stop = piece
         marked, index_of = _with_marks(view.text[offset:stop])
         for last, terms in automaton.iter(marked):
             for term in terms:
@@ -236,6 +252,8 @@ class RuleEngine:
                 ):
                     continue
                 start, end = view.original_span(first, end_visible)
+                if not words.allows(term, start, end):
+                    continue
                 if (term.rule_id, start, end) not in found:
                     found[(term.rule_id, start, end)] = None
                     per_rule[term.rule_id] = per_rule.get(term.rule_id, 0) + 1

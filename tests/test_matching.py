@@ -108,3 +108,43 @@ def test_half_width_jamo_in_an_english_comment() -> None:
 def test_spaced_letters_after_a_one_letter_word(engine: RuleEngine) -> None:
     assert hits(engine, "what a i d i o t") == ["i d i o t"]
     assert hits(engine, "I am a b.a.d one") == ["b.a.d"]
+
+
+def _cjk_engine(mode: str) -> RuleEngine:
+    rules = load_settings().rules.model_dump()
+    rules["length"]["too_short"]["enabled"] = False
+    rules["cjk_match"] = {"zh": mode, "ja": mode}
+    rules["blocklists"]["banned"]["terms"] = {"zh": ["操"], "ja": ["ばか"]}
+    return RuleEngine(load_settings(rules=rules))
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("工作区中下列未跟踪的文件将会因为合并操作而被删除", "zh"),  # 操作: operation
+        ("显示或操纵历史列表。", "zh"),  # 操纵: to manipulate
+        ("削除またはリネームされたばかりのようです。", "ja"),  # ばかり: just, only
+        ("体操の練習", "ja"),  # Han term's characters inside a Japanese word (by Sudachi)
+    ],
+)
+def test_cjk_terms_do_not_match_inside_words(text: str, language: str) -> None:
+    assert [f.rule_id for f in _cjk_engine("word").check(text, language)] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "found"),
+    [
+        ("操！这什么玩意", "zh", "操"),
+        ("操你妈的", "zh", "操"),
+        ("お前はばかだな", "ja", "ばか"),
+        ("このばか！", "ja", "ばか"),
+        ("lol 操 lol", "en", "操"),
+    ],
+)
+def test_cjk_terms_match_as_words(text: str, language: str, found: str) -> None:
+    [flag] = _cjk_engine("word").check(text, language)
+    assert text[flag.start : flag.end] == found
+
+
+def test_cjk_match_anywhere_keeps_the_old_behaviour() -> None:
+    assert len(_cjk_engine("anywhere").check("合并操作", "zh")) == 1

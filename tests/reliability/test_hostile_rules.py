@@ -129,3 +129,12 @@ def test_many_long_lookahead_matches_stay_linear() -> None:
     # whether (.*b) extends it: every search was a full scan, n of them.
     engine = RuleEngine(with_rules(patterns=[pattern(0, "a(.*b)?"), pattern(1, "(.*a){40}")]))
     assert scaling(engine, "a", 50_000) < 8
+
+
+def test_word_checks_on_cjk_hits_scale_linearly() -> None:
+    # 操 inside 操作 at every other character: each hit needs a word check, none counts.
+    lists = load_settings().rules.model_dump()["blocklists"]
+    lists["banned"]["terms"] = {"zh": ["操"]}
+    engine = RuleEngine(with_rules(blocklists=lists, cjk_match={"zh": "word", "ja": "word"}))
+    assert not [f for f in engine.check("操作" * 5000, "zh") if f.category == "blocklist"]
+    assert scaling(engine, "合并操作", 5_000) < 8
