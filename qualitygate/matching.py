@@ -114,6 +114,11 @@ def fold_char(char: str) -> str:
     return "".join(out)
 
 
+def _ascii_visible(text: str) -> bool:
+    """No ASCII control characters but newline and tab (a C-speed check)."""
+    return text.replace("\n", " ").replace("\t", " ").isprintable()
+
+
 def _leet(text: str) -> str:
     """Leetspeak digits and signs inside words that have letters (1:1, offsets unchanged)."""
     if not any(char in text for char in _LEET_CHARS):
@@ -138,11 +143,15 @@ class MatchingView:
 
     def __init__(self, original: str) -> None:
         self.original = original
-        pieces = list(map(fold_char, original))
-        chars = "".join(pieces)
         origin: list[int] | None = None  # index in the original of each folded character
-        if len(chars) != len(original) or not all(pieces):
-            origin = list(chain.from_iterable(map(repeat, range(len(pieces)), map(len, pieces))))
+        if original.isascii() and _ascii_visible(original):
+            chars = original.lower()  # all fold_char does to printable ASCII
+        else:
+            pieces = list(map(fold_char, original))
+            chars = "".join(pieces)
+            if len(chars) != len(original) or not all(pieces):
+                lengths = map(len, pieces)
+                origin = list(chain.from_iterable(map(repeat, range(len(pieces)), lengths)))
         chars, origin, joined = _join_spaced(_leet(chars), origin)
         self._origin = origin
         # Runs of one character collapse to one: where each view character starts in

@@ -207,10 +207,11 @@ class RuleEngine:
         entry = _Term(rule_id, len(marked), lead, trail, runs, language_of(normalised))
         automaton.add_word(marked, [*automaton.get(marked, []), entry])
 
-    def _blocklist_flags(self, view: MatchingView, language: str) -> list[Flag]:
+    def _blocklist_flags(self, text: str, language: str) -> list[Flag]:
         automaton = self._automaton(language)
         if automaton is None:
-            return []
+            return []  # no terms: the view is not even built
+        view = MatchingView(text)
         found: dict[tuple[str, int, int], None] = {}
         per_rule: dict[str, int] = {}
         words = _WordCheck(WordEdges(view.original), self._rules.cjk_match, language)
@@ -362,7 +363,7 @@ class RuleEngine:
     def check(self, text: str, language: str) -> list[Flag]:
         """Every hit in ``text`` (already normalised by the language's adapter)."""
         flags = [
-            *self._blocklist_flags(MatchingView(text), language),
+            *self._blocklist_flags(text, language),
             *self._pii_flags(text, language),
             *self._spam_flags(text, language),
             *self._length_flags(text, language),
