@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import cached_property
 from importlib import resources
 from itertools import pairwise
@@ -208,6 +209,31 @@ class LengthRuleSettings(RuleSettings):
     chars: PositiveInt
 
 
+# RE2 is linear, but a large program (counted repetitions expand: ``.{0,1000}`` is a
+# thousand states) exhausts its DFA budget and falls back to a matcher hundreds of times
+# slower: ``.{0,1000}.{0,1000}.{0,1000}b`` took 11-15 s per 200K-character item. These
+# bounds keep every accepted pattern on the fast path (bench/patterns.py measures it).
+PATTERN_MAX_PROGRAM_SIZE = 3000
+PATTERN_MAX_REPETITION = 1000
+_COUNTED_REPEAT = re.compile(r"(?<!\\)\{(\d+)(?:,(\d*))?\}")
+
+
+def _pattern_cost_error(pattern: str, compiled: re2._Regexp) -> str | None:
+    """Why a compiled pattern is too costly to run on every item, or None."""
+    if compiled.fullmatch("") is not None:
+        # An empty match flags nothing, and finding one at every position is quadratic.
+        return "it matches the empty string; make it need at least one character"
+    size = max(compiled.programsize, compiled.reverseprogramsize)
+    if size > PATTERN_MAX_PROGRAM_SIZE:
+        return f"its RE2 program has {size} instructions, more than {PATTERN_MAX_PROGRAM_SIZE}"
+    counts = [int(high or low) for low, high in _COUNTED_REPEAT.findall(pattern)]
+    if sum(counts) > PATTERN_MAX_REPETITION:
+        return (
+            f"its counted repetitions add up to {sum(counts)}, more than {PATTERN_MAX_REPETITION}"
+        )
+    return None
+
+
 class PatternRuleSettings(RuleSettings):
     """An operator's own pattern, compiled with RE2 (linear time: no backtracking)."""
 
@@ -220,11 +246,15 @@ class PatternRuleSettings(RuleSettings):
     def _compiles_with_re2(cls, pattern: str) -> str:
         options = re2.Options()
         options.log_errors = False
+        options.never_capture = True  # as the rules engine compiles it
         try:
-            re2.compile(pattern, options)
+            compiled = re2.compile(pattern, options)
         except re2.error as exc:
             reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
             raise ValueError(f"RE2 cannot compile it ({reason})") from None
+        too_costly = _pattern_cost_error(pattern, compiled)
+        if too_costly:
+            raise ValueError(f"too costly to run on every item: {too_costly}")
         return pattern
 
 
@@ -250,6 +280,8 @@ class LengthRules(_Section):
 
 class RulesSettings(_Section):
     blocklists: dict[str, BlocklistSettings]
+    # Han and kana terms: match anywhere, or only as whole words by a segmenter.
+    cjk_match: dict[Literal["zh", "ja"], Literal["anywhere", "word"]]
     pii: PiiRules
     spam: SpamRules
     length: LengthRules

@@ -12,25 +12,45 @@ It must not know about the model, the adapters' internals or I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ahocorasick
 import re2
 
-from qualitygate.config import RuleSettings, Settings
+from qualitygate.config import PatternRuleSettings, RuleSettings, Settings
 from qualitygate.grading import localized
-from qualitygate.matching import MatchingView, matching_text
+from qualitygate.matching import MatchingView, runs_fit
 from qualitygate.pii import find_pii
 from qualitygate.schemas import Flag
+from qualitygate.segmentation import WordEdges, language_of
 
 # One rule reports at most this many hits, so a result stays small whatever the text.
 MAX_FLAGS_PER_RULE = 50
 SHARED_TERMS = "default"
+# Searches one operator pattern may make in one text (matches, empty ones included).
+_MAX_PATTERN_SEARCHES = 4 * MAX_FLAGS_PER_RULE
 
 Normaliser = Callable[[str, str], str]  # (language, text) -> text as the adapter leaves it
 
-_URL = re2.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[^\s<>\"']+")
+# Characters whose runs are layout, not shouting: rules and underlines (dashes, ``=``,
+# ``_``, ``~``, ``+``, ``^`` under code), box drawing, blocks and shapes, leader dots, and
+# the placeholders and masks docs are full of (``XXXXXXXX``, ``********``, ``########``).
+_LAYOUT_CATEGORIES = frozenset({"Pd", "Pc", "Sm"})
+_LAYOUT_CHARS = frozenset(".·•…#*/\\^Xx")
+
+
+def _is_layout(char: str) -> bool:
+    if char in _LAYOUT_CHARS or 0x2500 <= ord(char) <= 0x25FF:  # box drawing to shapes
+        return True
+    return unicodedata.category(char) in _LAYOUT_CATEGORIES
+
+
+# A link is the characters a URL may hold (RFC 3986, percent-encoded beyond ASCII), so
+# Japanese or Chinese text written straight after a link is not part of it.
+_URL = re2.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+")
 _WORD = re.compile(r"\w+")
 
 
@@ -40,6 +60,8 @@ class _Term:
     length: int  # of the key, boundary marks included
     lead: int  # 1 when the key starts with a boundary mark (a whole-word start)
     trail: int  # 1 when it ends with one (a whole-word end)
+    runs: list[int]  # the term's run lengths (see matching.runs_fit)
+    script: str | None  # "zh" for a Han term, "ja" for one with kana: see segmentation
 
 
 # A noncharacter, marking every edge between a word character and anything else in both
@@ -56,24 +78,56 @@ def _with_marks(text: str) -> tuple[str, list[int]]:
         text = text.replace(_MARK, "\ufffd")
     pieces: list[str] = []
     index_of: list[int] = []
-    before = False
-    for index, char in enumerate(text):
-        word = _is_word_char(char)
-        if word != before:
-            pieces.append(_MARK)
-            index_of.append(index)
-        pieces.append(char)
-        index_of.append(index)
-        before = word
-    if before:
-        pieces.append(_MARK)
-        index_of.append(len(text))
+    done = 0
+    for match in _WORD_RUN.finditer(text):  # a loop per word, not per character
+        start, end = match.span()
+        pieces += [text[done:start], _MARK, text[start:end], _MARK]
+        index_of.extend(range(done, start))
+        index_of.append(start)
+        index_of.extend(range(start, end))
+        index_of.append(end)
+        done = end
+    pieces.append(text[done:])
+    index_of.extend(range(done, len(text)))
     return "".join(pieces), index_of
 
 
-def _is_word_char(char: str) -> bool:
-    # Scripts written with spaces between words; Hangul, kana and Han match inside words.
-    return char.isalnum() and ord(char) < 0x1100
+# Word characters of the scripts written with spaces between words (isalnum below U+1100);
+# Hangul, kana and Han match inside words.
+_WORD_RUN = re.compile("[^\\W_\u1100-\U0010ffff]+")
+
+
+class _WordCheck:
+    """Whether a Han or kana hit counts, by ``rules.cjk_match`` and the text's segmenter."""
+
+    def __init__(self, edges: WordEdges, modes: Mapping[str, str], language: str) -> None:
+        self._edges, self._modes, self._language = edges, modes, language
+
+    def allows(self, term: _Term, start: int, end: int) -> bool:
+        if term.script is None:
+            return True
+        # Han in Japanese text is Japanese: its words are Sudachi's, not jieba's.
+        segmenter = "ja" if self._language == "ja" else term.script
+        if self._modes.get(segmenter, "anywhere") != "word":
+            return True
+        return self._edges.is_word(start, end, segmenter)
+
+
+def _in_own_script(term: str, term_language: str, text_language: str) -> bool:
+    """Is ``term`` (from ``term_language``'s list) written in a script only that language
+    uses, so that it can only match a span in that language, whatever the text's language?
+
+    Hangul is Korean and kana Japanese; Han alone is Chinese except in Japanese text, where
+    the same characters are Japanese words (``操作``).
+    """
+    names = [unicodedata.name(char, "") for char in term if not char.isspace()]
+    if term_language == "ko":
+        return any(name.startswith("HANGUL") for name in names)
+    if term_language == "ja":
+        return any(name.startswith(("HIRAGANA", "KATAKANA")) for name in names)
+    if term_language == "zh":
+        return text_language != "ja" and all(name.startswith("CJK") for name in names)
+    return False
 
 
 def _rule_runs(rule: RuleSettings, language: str) -> bool:
@@ -91,6 +145,9 @@ class RuleEngine:
         self._lists_in: dict[int, int] = {}  # block lists per automaton, for the early stop
         options = re2.Options()
         options.log_errors = False
+        # Only spans are used: without captures RE2 finds both ends with its DFA, instead of
+        # running its slower submatch engine over every match (2 s for (.*a){100} on 200K).
+        options.never_capture = True
         self._patterns = [
             (pattern, re2.compile(pattern.pattern, options)) for pattern in self._rules.patterns
         ]
@@ -111,7 +168,11 @@ class RuleEngine:
         return languages
 
     def _automaton(self, language: str) -> ahocorasick.Automaton | None:
-        """The language's own terms and the shared ones, in one automaton, built once."""
+        """The language's own terms and the shared ones, in one automaton, built once.
+
+        Other languages' terms written in their own script join too (see ``_in_own_script``):
+        a Korean term in an English comment is still a Korean term.
+        """
         if language not in self._own_automaton:
             language = SHARED_TERMS  # no terms or lists of its own: share one automaton
         if language in self._automata:
@@ -120,49 +181,86 @@ class RuleEngine:
         for name, blocklist in self._rules.blocklists.items():
             if not _rule_runs(blocklist, language):
                 continue
-            terms = [*blocklist.terms.get(SHARED_TERMS, [])]
-            if language != SHARED_TERMS:
-                terms += blocklist.terms.get(language, [])
-            for term in terms:
-                key = matching_text(self._normalise(language, term))
-                if key:
-                    marked, _ = _with_marks(key)
-                    entry = _Term(
-                        f"blocklist.{name}",
-                        len(marked),
-                        int(marked[0] == _MARK),
-                        int(marked[-1] == _MARK),
-                    )
-                    automaton.add_word(marked, entry)
+            for term_language, terms in blocklist.terms.items():
+                own = term_language in (SHARED_TERMS, language)
+                for term in terms:
+                    if own or _in_own_script(term, term_language, language):
+                        self._add_term(automaton, f"blocklist.{name}", term_language, term)
         built = automaton if len(automaton) else None
         if built is not None:
             built.make_automaton()
-            self._lists_in[id(built)] = len({term.rule_id for term in built.values()})
+            rule_ids = {term.rule_id for terms in built.values() for term in terms}
+            self._lists_in[id(built)] = len(rule_ids)
         self._automata[language] = built
         return built
 
-    def _blocklist_flags(self, view: MatchingView, language: str) -> list[Flag]:
+    def _add_term(
+        self, automaton: ahocorasick.Automaton, rule_id: str, language: str, term: str
+    ) -> None:
+        normalised = self._normalise(language, term)
+        view = MatchingView(normalised)
+        if not view.text:
+            return
+        marked, _ = _with_marks(view.text)
+        lead, trail = int(marked[0] == _MARK), int(marked[-1] == _MARK)
+        runs = view.runs(0, len(view.text))
+        entry = _Term(rule_id, len(marked), lead, trail, runs, language_of(normalised))
+        automaton.add_word(marked, [*automaton.get(marked, []), entry])
+
+    def _blocklist_flags(self, text: str, language: str) -> list[Flag]:
         automaton = self._automaton(language)
         if automaton is None:
-            return []
+            return []  # no terms: the view is not even built
+        view = MatchingView(text)
         found: dict[tuple[str, int, int], None] = {}
         per_rule: dict[str, int] = {}
-        marked, index_of = _with_marks(view.text)
-        for last, term in automaton.iter(marked):
-            # Every match is a whole-word one (the marks see to it); once every list has
-            # all the flags it may report, the rest of the text cannot change the result.
-            if per_rule.get(term.rule_id, 0) >= MAX_FLAGS_PER_RULE:
-                if len(per_rule) == self._lists_in[id(automaton)] and all(
-                    count >= MAX_FLAGS_PER_RULE for count in per_rule.values()
+        words = _WordCheck(WordEdges(view.original), self._rules.cjk_match, language)
+        pieces = [(0, len(view.text))]
+        # Spaced letters after a one-letter word ("a i d i o t"): the term may start at
+        # the second letter. One more pass over each such span: linear in all.
+        pieces += [(start + 1, end) for start, end in view.spaced if end - start > 3]
+        for first, last in pieces:
+            if not self._scan(automaton, view, (first, last), words, found, per_rule):
+                break
+        return self._blocklist_found(found)
+
+    def _scan(
+        self,
+        automaton: ahocorasick.Automaton,
+        view: MatchingView,
+        piece: tuple[int, int],
+        words: _WordCheck,
+        found: dict[tuple[str, int, int], None],
+        per_rule: dict[str, int],
+    ) -> bool:
+        """Add the hits in ``view.text[offset:stop]``; False once nothing more can count."""
+        offset, stop = piece
+        marked, index_of = _with_marks(view.text[offset:stop])
+        for last, terms in automaton.iter(marked):
+            for term in terms:
+                # Every match is a whole-word one (the marks see to it); once every list has
+                # all the flags it may report, the rest of the text cannot change the result.
+                if per_rule.get(term.rule_id, 0) >= MAX_FLAGS_PER_RULE:
+                    if len(per_rule) == self._lists_in[id(automaton)] and all(
+                        count >= MAX_FLAGS_PER_RULE for count in per_rule.values()
+                    ):
+                        return False
+                    continue
+                first = offset + index_of[last - term.length + 1 + term.lead]
+                end_visible = offset + index_of[last - term.trail] + 1
+                if view.splits_a_character(first, end_visible) or not runs_fit(
+                    term.runs, view.runs(first, end_visible)
                 ):
-                    break
-                continue
-            first = index_of[last - term.length + 1 + term.lead]
-            end_visible = index_of[last - term.trail] + 1
-            start, end = view.original_span(first, end_visible)
-            if (term.rule_id, start, end) not in found:
-                found[(term.rule_id, start, end)] = None
-                per_rule[term.rule_id] = per_rule.get(term.rule_id, 0) + 1
+                    continue
+                start, end = view.original_span(first, end_visible)
+                if not words.allows(term, start, end):
+                    continue
+                if (term.rule_id, start, end) not in found:
+                    found[(term.rule_id, start, end)] = None
+                    per_rule[term.rule_id] = per_rule.get(term.rule_id, 0) + 1
+        return True
+
+    def _blocklist_found(self, found: dict[tuple[str, int, int], None]) -> list[Flag]:
         flags = []
         for rule_id, start, end in found:
             name = rule_id.split(".", 1)[1]
@@ -190,7 +288,7 @@ class RuleEngine:
         flags: list[Flag] = []
         if _rule_runs(spam.repeated_char, language):
             for match in self._char_run.finditer(text):
-                if not match.group(1).isdigit():
+                if not match.group(1).isdigit() and not _is_layout(match.group(1)):
                     flags.append(self._flag_match("spam.repeated_char", spam.repeated_char, match))
         if _rule_runs(spam.repeated_token, language):
             flags += self._repeated_tokens(text)
@@ -243,13 +341,21 @@ class RuleEngine:
     def _pattern_flags(self, text: str, language: str) -> list[Flag]:
         flags = []
         for pattern, compiled in self._patterns:
-            if not _rule_runs(pattern, language):
-                continue
-            for match in compiled.finditer(text):
-                start, end = match.span()
-                if end > start:
-                    rule_id = f"pattern.{pattern.id}"
-                    flags.append(self._flag(rule_id, pattern.category, pattern, start, end))
+            if _rule_runs(pattern, language):
+                flags += self._one_pattern(pattern, compiled, text)
+        return flags
+
+    def _one_pattern(self, pattern: PatternRuleSettings, compiled: Any, text: str) -> list[Flag]:
+        # Each search may read to the end of the text, so the searches are bounded too
+        # (an empty match, possible next to an assertion such as \b, is one search).
+        flags = []
+        for searches, match in enumerate(compiled.finditer(text), start=1):
+            start, end = match.span()
+            if end > start:
+                rule_id = f"pattern.{pattern.id}"
+                flags.append(self._flag(rule_id, pattern.category, pattern, start, end))
+            if len(flags) >= MAX_FLAGS_PER_RULE or searches >= _MAX_PATTERN_SEARCHES:
+                break
         return flags
 
     # --- the RuleChecker protocol -------------------------------------------------------
@@ -257,7 +363,7 @@ class RuleEngine:
     def check(self, text: str, language: str) -> list[Flag]:
         """Every hit in ``text`` (already normalised by the language's adapter)."""
         flags = [
-            *self._blocklist_flags(MatchingView(text), language),
+            *self._blocklist_flags(text, language),
             *self._pii_flags(text, language),
             *self._spam_flags(text, language),
             *self._length_flags(text, language),

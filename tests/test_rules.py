@@ -82,7 +82,8 @@ def test_block_list_near_misses_are_not_flagged(engine: RuleEngine) -> None:
 
 def test_block_list_is_per_language_plus_shared(engine: RuleEngine) -> None:
     assert ids(engine.check("너 바보야", "ko")) == ["blocklist.banned"]  # inside a word
-    assert engine.check("너 바보야", "en") == []  # the Korean list is not English's
+    # A Korean term is Korean wherever it is written: in an English comment too.
+    assert ids(engine.check("lol you are such a 바보 today", "en")) == ["blocklist.banned"]
     assert ids(engine.check("ばかだ", "ja")) == ["blocklist.banned"]
     assert ids(engine.check("this is bad", "ko")) == ["blocklist.banned"]  # shared
     assert ids(engine.check("this is bad", "fr")) == ["blocklist.banned"]
@@ -93,6 +94,20 @@ def test_thousands_of_terms_in_one_automaton() -> None:
     engine = RuleEngine(settings_with(blocklists=blocklists({"default": terms})))
     flags = engine.check("clean text, then TERM04321 and term00007.", "en")
     assert spans(flags, "blocklist.banned") == [(17, 26), (31, 40)]
+
+
+def test_a_languages_latin_terms_stay_in_that_language() -> None:
+    engine = RuleEngine(settings_with(blocklists=blocklists({"ko": ["gaesaekki", "바보"]})))
+    assert ids(engine.check("gaesaekki", "ko")) == ["blocklist.banned"]
+    assert engine.check("gaesaekki", "en") == []
+    assert ids(engine.check("such a 바보", "en")) == ["blocklist.banned"]
+
+
+def test_chinese_terms_reach_other_languages_but_not_japanese() -> None:
+    engine = RuleEngine(settings_with(blocklists=blocklists({"zh": ["傻逼"], "ja": ["ばか"]})))
+    assert ids(engine.check("lol 傻逼 lol", "en")) == ["blocklist.banned"]
+    assert engine.check("傻逼", "ja") == []  # Han alone in Japanese text is Japanese
+    assert ids(engine.check("so ばか lol", "ko")) == ["blocklist.banned"]
 
 
 def test_a_list_limited_to_some_languages(engine: RuleEngine) -> None:
@@ -180,7 +195,7 @@ def test_personal_data_near_misses(engine: RuleEngine, text: str) -> None:
 
 
 def test_a_valid_rrn_is_not_also_a_card_or_phone(engine: RuleEngine) -> None:
-    flags = engine.check(f"번호 {VALID_RRN} 끝", "ko")
+    flags = engine.check(f"주민번호 {VALID_RRN} 끝", "ko")
     assert ids(flags) == ["pii.kr_rrn"]
 
 
@@ -311,3 +326,44 @@ def test_block_list_span_survives_casefold_expansion(engine: RuleEngine) -> None
     text = "Straße ß\u200b BAD ß"
     [flag] = engine.check(text, "en")
     assert text[flag.start : flag.end] == "BAD"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Installation\n------------\nRun the script.",
+        "Title\n==========\nBody text here.",
+        "┌──────────────┐\n│ a box in docs │\n└──────────────┘",
+        "Set the key to XXXXXXXXXXXXXXXX in the file.",
+        "card number ****************",
+        "Chapter 1 .................... 5",
+        "________________ signature",
+        "#############################",
+    ],
+    ids=[
+        "dash-underline",
+        "equals-underline",
+        "box",
+        "placeholder",
+        "mask",
+        "leader",
+        "line",
+        "hash",
+    ],
+)
+def test_rules_underlines_and_placeholders_are_not_spam(engine: RuleEngine, text: str) -> None:
+    assert [f for f in engine.check(text, "en") if f.rule_id == "spam.repeated_char"] == []
+
+
+@pytest.mark.parametrize(
+    "flood", ["!!!!!!!!!!!!", "??????????", "ㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋ", "😂😂😂😂😂😂😂😂😂😂"]
+)
+def test_character_floods_are_still_spam(engine: RuleEngine, flood: str) -> None:
+    assert ids(engine.check(f"so good {flood} really", "ko")) == ["spam.repeated_char"]
+
+
+def test_japanese_text_after_a_link_is_not_part_of_it(engine: RuleEngine) -> None:
+    text = "詳細はhttps://a.example/x1をご覧https://b.example/y2と、www.c.example/z3です。"
+    [flag] = [f for f in engine.check(text, "ja") if f.rule_id == "spam.link_density"]
+    assert flag.detail is not None and flag.detail.startswith("3 links")
+    assert text[flag.start : flag.end].endswith("www.c.example/z3")

@@ -97,3 +97,44 @@ def test_nested_terms_scale_linearly_with_the_text() -> None:
     # Text made only of hits stops early: every list already has all it may report.
     words = RuleEngine(nested_blocklist([" ".join(["ab"] * k) for k in range(1, 301)]))
     assert scaling(words, "ab ", 20_000) < 8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".{0,1000}.{0,1000}.{0,1000}b",  # 28 characters; 11-15 s per 200K-character item
+        "(?s).{0,900}b",
+        "[^x]{0,300}[^y]{0,300}[^z]{0,300}b",
+        "(a{0,40}){0,40}",
+    ],
+)
+def test_a_pattern_too_large_for_re2s_fast_path_is_refused_at_load(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"rules\.patterns\.0\.pattern.*(program|repetition)"):
+        with_rules(patterns=[pattern(0, text)])
+
+
+def test_patterns_at_the_bounds_still_load() -> None:
+    with_rules(patterns=[pattern(0, "(?s).{0,300}b"), pattern(1, "[a-z]{2,64}@example")])
+
+
+def test_a_pattern_that_matches_the_empty_string_is_refused_at_load() -> None:
+    # ((.*a)*) matches empty before every character and reads to the end each time to
+    # find out: quadratic, 166 s on a 200K-character Korean item.
+    with pytest.raises(ConfigError, match=r"rules\.patterns\.0\.pattern.*empty string"):
+        with_rules(patterns=[pattern(0, "((((.*a)*a)*a)*)")])
+
+
+def test_many_long_lookahead_matches_stay_linear() -> None:
+    # a(.*b)? matches at every 'a' and reads to the end of the text each time to decide
+    # whether (.*b) extends it: every search was a full scan, n of them.
+    engine = RuleEngine(with_rules(patterns=[pattern(0, "a(.*b)?"), pattern(1, "(.*a){40}")]))
+    assert scaling(engine, "a", 50_000) < 8
+
+
+def test_word_checks_on_cjk_hits_scale_linearly() -> None:
+    # 操 inside 操作 at every other character: each hit needs a word check, none counts.
+    lists = load_settings().rules.model_dump()["blocklists"]
+    lists["banned"]["terms"] = {"zh": ["操"]}
+    engine = RuleEngine(with_rules(blocklists=lists, cjk_match={"zh": "word", "ja": "word"}))
+    assert not [f for f in engine.check("操作" * 5000, "zh") if f.category == "blocklist"]
+    assert scaling(engine, "合并操作", 5_000) < 8
