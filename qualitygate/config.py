@@ -278,6 +278,7 @@ class Limits(_Section):
     max_title_chars: PositiveInt
     max_prompt_chars: PositiveInt
     max_metadata_bytes: PositiveInt
+    max_nesting_depth: int = Field(ge=1, le=200)
     max_items_per_request: PositiveInt
 
 
