@@ -20,7 +20,8 @@ from kombu.utils.uuid import uuid
 from pydantic import ValidationError
 
 from qualitygate.config import Settings, load_settings
-from qualitygate.errors import InvalidItemError
+from qualitygate.errors import ConfigError, InvalidItemError
+from qualitygate.redis_url import normalise_redis_url
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class QualityGateClient:
 
     def __init__(self, redis_url: str | None = None, settings: Settings | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
-        url = redis_url or self.settings.redis.url
+        url = _checked_url(redis_url) if redis_url else self.settings.redis.url
         config = celery_client_config(self.settings) | {"broker_url": url}
         self._celery = Celery("qualitygate-client", set_as_current=False)
         self._celery.conf.update(config)
@@ -188,6 +189,14 @@ class QualityGateClient:
         """The latest result for an item id, while its TTL lasts; None when there is none."""
         raw = self.redis.get(self.settings.streams.result_key_prefix + item_id)
         return GradeResult.model_validate_json(raw) if raw else None
+
+
+def _checked_url(url: str) -> str:
+    """A URL handed in directly gets the same credential rule as one from config."""
+    try:
+        return normalise_redis_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"redis_url: {exc}") from None
 
 
 def in_flight_keys(settings: Settings) -> tuple[str, str]:
