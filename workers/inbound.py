@@ -22,6 +22,7 @@ from kombu import compression
 from qualitygate.config import Limits
 from qualitygate.schemas import check_nesting, max_message_bytes, nesting_depth
 
+_MAX_ID_CHARS = 256
 _LIMIT_NAMES = "limits.max_text_chars, max_title_chars, max_prompt_chars, max_metadata_bytes"
 
 
@@ -98,6 +99,10 @@ def message_problem(message: Any, body: Any, limits: Limits) -> Refusal | None:
     size = len(message.body or b"")
     if size > cap:
         return Refusal(too_large(size, cap))
+    headers = message.headers if isinstance(message.headers, dict) else {}
+    task_id = headers.get("id")
+    if body is None and not (isinstance(task_id, str) and 0 < len(task_id) <= _MAX_ID_CHARS):
+        return Refusal("message: its task id (headers.id) is not a string of 1 to 256 characters")
     payload = message.payload if body is None else body
     if body is None:
         shaped = (

@@ -9,6 +9,12 @@ messages back to the queue when the batch fails (after ``worker.retry_backoff_s`
 process dies (at once), so the attempt counters in Redis, not the visibility timeout,
 decide what happens next. Left unacknowledged instead, they would also keep counting
 against this worker's prefetch limit until it restarts.
+
+Two places here run in the main process outside any task, where an exception stops the
+worker or, from the flush timer, strands the batch: the message strategy, which is
+guarded by ``workers.inbound`` (a message it cannot buffer is answered and acknowledged),
+and ``flush``, which never raises (a batch it cannot hand to the pool is answered or
+handed back, message by message).
 """
 
 from __future__ import annotations
