@@ -42,6 +42,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "unacked_restore_throttle": 1,
             "unacked_mutex_expire": worker.unacked_mutex_expire_s,
         },
+        # kombu's Redis transport, surviving queue entries that are not kombu messages.
+        "broker_transport": "workers.transport:Transport",
         "accept_content": ["json"],
         "result_accept_content": ["json"],
         "event_serializer": "json",

@@ -105,3 +105,22 @@ def test_a_restarted_worker_does_not_die_on_them_again(
         entries = read_all(client, 1, timeout_s=60, worker=second)
     assert [(e.result.task_id, e.result.status) for e in entries] == [(good[0], "graded")]
     assert second.process is not None and second.process.poll() is None
+
+
+def test_queue_entries_that_are_not_kombu_messages_do_not_stop_the_worker(
+    namespace: QueueNamespace,
+    start_worker: Callable[..., WorkerProcess],
+    redis_client: redis.Redis,
+) -> None:
+    settings = namespace.settings()
+    worker = start_worker()
+    queue = settings.worker.queue
+    for entry in ("not json", '{"body": "no properties"}', "[1, 2]", "[" * 100_000, "null"):
+        redis_client.lpush(queue, entry)
+    with QualityGateClient(settings=settings) as client:
+        client.ensure_group("cms")
+        good = client.submit([{"id": "after", "text": "A short note on tomatoes and basil."}])
+        entries = read_all(client, 1, timeout_s=60, worker=worker)
+    assert [(e.result.task_id, e.result.status) for e in entries] == [(good[0], "graded")]
+    assert worker.process is not None and worker.process.poll() is None
+    assert "dropped a queue entry that is not a kombu message" in worker.log()
