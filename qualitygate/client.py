@@ -114,9 +114,17 @@ class QualityGateClient:
         payload_key, at_key = in_flight_keys(self.settings)
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
-        for task_id, payload in zip(task_ids, payloads, strict=True):
-            # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) storable.
-            pipe.hset(payload_key, task_id, json.dumps(payload, default=str))
+        for index, (task_id, payload) in enumerate(zip(task_ids, payloads, strict=True)):
+            try:
+                # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) storable.
+                encoded = json.dumps(payload, default=str)
+            except (RecursionError, ValueError) as exc:
+                # Unvalidated items still have to be JSON: say which, before anything is sent.
+                raise InvalidItemError(
+                    f"items[{index}]: cannot be sent as JSON ({type(exc).__name__}: nested "
+                    "too deep or circular)"
+                ) from None
+            pipe.hset(payload_key, task_id, encoded)
             pipe.zadd(at_key, {task_id: now})
         pipe.execute()
 
