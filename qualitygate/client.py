@@ -21,8 +21,9 @@ from kombu.exceptions import OperationalError
 from kombu.utils.uuid import uuid
 from pydantic import ValidationError
 
-from qualitygate.config import Settings, load_settings, mask_url
-from qualitygate.errors import InvalidItemError, RedisUnavailableError
+from qualitygate.config import Settings, load_settings
+from qualitygate.errors import ConfigError, InvalidItemError, RedisUnavailableError
+from qualitygate.redis_url import mask_url, normalise_redis_url
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class QualityGateClient:
 
     def __init__(self, redis_url: str | None = None, settings: Settings | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
-        url = redis_url or self.settings.redis.url
+        url = _checked_url(redis_url) if redis_url else self.settings.redis.url
         self._url = url
         config = celery_client_config(self.settings) | {"broker_url": url}
         self._celery = Celery("qualitygate-client", set_as_current=False)
@@ -133,9 +134,17 @@ class QualityGateClient:
         payload_key, at_key = in_flight_keys(self.settings)
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
-        for task_id, payload in zip(task_ids, payloads, strict=True):
-            # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) storable.
-            pipe.hset(payload_key, task_id, json.dumps(payload, default=str))
+        for index, (task_id, payload) in enumerate(zip(task_ids, payloads, strict=True)):
+            try:
+                # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) storable.
+                encoded = json.dumps(payload, default=str)
+            except (RecursionError, ValueError) as exc:
+                # Unvalidated items still have to be JSON: say which, before anything is sent.
+                raise InvalidItemError(
+                    f"items[{index}]: cannot be sent as JSON ({type(exc).__name__}: nested "
+                    "too deep or circular)"
+                ) from None
+            pipe.hset(payload_key, task_id, encoded)
             pipe.zadd(at_key, {task_id: now})
         pipe.execute()
 
@@ -208,6 +217,14 @@ class QualityGateClient:
         """The latest result for an item id, while its TTL lasts; None when there is none."""
         raw = self.redis.get(self.settings.streams.result_key_prefix + item_id)
         return GradeResult.model_validate_json(raw) if raw else None
+
+
+def _checked_url(url: str) -> str:
+    """A URL handed in directly gets the same credential rule as one from config."""
+    try:
+        return normalise_redis_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"redis_url: {exc}") from None
 
 
 def in_flight_keys(settings: Settings) -> tuple[str, str]:

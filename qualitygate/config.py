@@ -16,7 +16,6 @@ from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import re2
 import yaml
@@ -38,6 +37,7 @@ from pydantic_settings import (
 )
 
 from qualitygate.errors import ConfigError
+from qualitygate.redis_url import mask_url, normalise_redis_url
 
 CONFIG_ENV_VAR = "QUALITYGATE_CONFIG"
 LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
@@ -310,11 +310,17 @@ class Limits(_Section):
     max_title_chars: PositiveInt
     max_prompt_chars: PositiveInt
     max_metadata_bytes: PositiveInt
+    max_nesting_depth: int = Field(ge=1, le=200)
     max_items_per_request: PositiveInt
 
 
 class RedisSettings(_Section):
     url: str = Field(pattern=r"^(redis|rediss|unix)://")
+
+    @field_validator("url")
+    @classmethod
+    def _credentials_in_userinfo(cls, url: str) -> str:
+        return normalise_redis_url(url)
 
 
 class WorkerSettings(_Section):
@@ -546,18 +552,6 @@ def read_layers(files: list[Path]) -> dict[str, Any]:
             raise ConfigError(f"config file {path}: expected a mapping of sections at the top")
         merged = merge_layer(merged, data)
     return merged
-
-
-def mask_url(url: str) -> str:
-    """Replace a URL's password with ``***`` so it can be printed or logged."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    netloc = f"{user}:***@{host}{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

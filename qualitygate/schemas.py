@@ -29,15 +29,73 @@ def scrub_surrogates(value: Any) -> Any:
     """Replace lone surrogates (valid in a Python str, invalid in UTF-8) with U+FFFD.
 
     JSON escapes such as ``"\\ud800"`` decode to them; left in, they crash the tokenizer
-    and make a result impossible to serialise. Walks dicts and lists.
+    and make a result impossible to serialise. Walks dicts and lists with a stack of its
+    own, not recursion, so hostile nesting reaches the depth check instead of crashing.
     """
     if isinstance(value, str):
         return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_surrogates(v) for v in value]
-    return value
+    if not isinstance(value, dict | list):
+        return value
+    holder: list[Any] = [value]
+    stack: list[tuple[Any, Any, Any]] = [(holder, 0, value)]
+    while stack:
+        parent, key, node = stack.pop()
+        copy: Any = {} if isinstance(node, dict) else [None] * len(node)
+        parent[key] = copy
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for inner_key, inner in pairs:
+            if isinstance(inner_key, str):
+                inner_key = _LONE_SURROGATE.sub("\ufffd", inner_key)
+            if isinstance(inner, str):
+                copy[inner_key] = _LONE_SURROGATE.sub("\ufffd", inner)
+            elif isinstance(inner, dict | list):
+                copy[inner_key] = None
+                stack.append((copy, inner_key, inner))
+            else:
+                copy[inner_key] = inner
+    return holder[0]
+
+
+def nesting_depth(value: Any, stop_after: int) -> int:
+    """How many lists and objects deep ``value`` goes (a string is 0, ``{}`` is 1),
+    counted without recursion and no further than ``stop_after + 1``: hostile JSON may be
+    nested deeper than Python's recursion limit, and only "too deep" matters then."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list | tuple):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > stop_after:
+            return deepest
+        inner = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in inner if isinstance(child, dict | list))
+    return deepest
+
+
+def check_nesting(data: Any, limits: Limits) -> None:
+    """Raise ValueError naming the first field nested past ``limits.max_nesting_depth``.
+
+    Runs before anything walks the item recursively (pydantic, json.dumps, pickling it
+    for a pool process), which a few hundred levels would crash.
+    """
+    limit = limits.max_nesting_depth
+    fields = data.items() if isinstance(data, Mapping) else [("item", data)]
+    for name, value in fields:
+        if nesting_depth(value, limit) > limit:
+            field = name if name in ContentItem.model_fields else "item"
+            raise ValueError(
+                f"{field}: nested deeper than {limit} levels (limits.max_nesting_depth)"
+            )
+
+
+def max_message_bytes(limits: Limits) -> int:
+    """The largest body a task message for an item within ``limits`` can have, as JSON
+    with every character escaped (``\\ud83d\\ude00`` is 12 bytes for one emoji), plus room
+    for the ids, options and envelope. A larger one is refused before it is decoded."""
+    chars = limits.max_text_chars + limits.max_title_chars + limits.max_prompt_chars
+    return 12 * chars + 6 * limits.max_metadata_bytes + 65536
 
 
 class ContentItem(BaseModel):
@@ -69,6 +127,7 @@ class ContentItem(BaseModel):
 
 def check_limits(item: ContentItem, limits: Limits) -> None:
     """Raise ValueError naming the first field over its configured limit."""
+    check_nesting({"metadata": item.metadata}, limits)
     sized = (
         ("text", item.text, limits.max_text_chars, "max_text_chars"),
         ("title", item.title, limits.max_title_chars, "max_title_chars"),
@@ -98,6 +157,10 @@ def validate_item(data: Any, limits: Limits) -> ContentItem:
     if not isinstance(data, Mapping):
         raise InvalidItemError(f"item: expected a JSON object, got {type(data).__name__}")
     try:
+        check_nesting(data, limits)
+    except ValueError as exc:
+        raise InvalidItemError(str(exc)) from None
+    try:
         return ContentItem.model_validate(data, context={"limits": limits})
     except ValidationError as exc:
         raise InvalidItemError(_item_error_message(exc)) from None
@@ -108,15 +171,21 @@ def _item_error_message(exc: ValidationError) -> str:
     return format_validation_error(exc).replace("Value error, ", "")
 
 
-def item_id_of(data: Any) -> str:
-    """The id to report for an item that may not even validate, so its error can be matched."""
+def item_id_of(data: Any, fallback: str = "") -> str:
+    """The id a result for ``data`` carries, valid or not, in-process and in the worker.
+
+    The item's own id when it is usable (a string, or an integer, of 1 to 256 characters),
+    else ``fallback``: the task id of the message that carried it in the worker, ``""``
+    in-process (where results come back in input order). Never a truncated id, which
+    could be another item's.
+    """
     if isinstance(data, ContentItem):
         return data.id
-    if isinstance(data, Mapping):
-        raw = data.get("id")
-        if isinstance(raw, str | int) and not isinstance(raw, bool):
-            return scrub_surrogates(str(raw)[:256])
-    return ""
+    raw = data.get("id") if isinstance(data, Mapping) else None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return fallback
+    text = str(raw)
+    return scrub_surrogates(text) if 1 <= len(text) <= 256 else fallback
 
 
 def echoable_metadata(data: Any, limits: Limits) -> dict[str, Any]:
@@ -124,7 +193,9 @@ def echoable_metadata(data: Any, limits: Limits) -> dict[str, Any]:
     raw = data.metadata if isinstance(data, ContentItem) else None
     if isinstance(data, Mapping):
         raw = data.get("metadata")
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict) or nesting_depth(raw, limits.max_nesting_depth) > (
+        limits.max_nesting_depth
+    ):
         return {}
     try:
         cleaned = scrub_surrogates(raw)

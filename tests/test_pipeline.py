@@ -178,3 +178,23 @@ def test_public_names_resolve_lazily() -> None:
     assert qualitygate.QualityGate is QualityGate
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = qualitygate.nope
+
+
+def test_deep_metadata_in_process_is_a_field_error(gate: QualityGate) -> None:
+    deep: dict = {}
+    for _ in range(900):
+        deep = {"a": deep}
+    results = gate.grade(
+        [{"id": "deep", "text": "hi", "metadata": deep}, {"id": "fine", "text": "hello there"}]
+    )
+    assert [r.status for r in results] == ["error", "graded"]
+    error = results[0].error
+    assert error is not None and error.code == "invalid_item"
+    assert error.message == "metadata: nested deeper than 32 levels (limits.max_nesting_depth)"
+    assert results[0].id == "deep" and results[0].metadata == {}
+
+
+def test_an_unusable_id_is_never_truncated(gate: QualityGate) -> None:
+    results = gate.grade([{"id": "x" * 300, "text": "hi"}, {"id": 5, "text": "hi"}])
+    assert [r.id for r in results] == ["", "5"]  # the rule of schemas.item_id_of
+    assert all(r.status == "error" for r in results)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import InvalidItemError
-from qualitygate.schemas import ContentItem, GradeResult, item_id_of, validate_item
+from qualitygate.schemas import (
+    ContentItem,
+    GradeResult,
+    item_id_of,
+    max_message_bytes,
+    nesting_depth,
+    scrub_surrogates,
+    validate_item,
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +95,83 @@ def test_lone_surrogates_become_replacement_characters(limits: Any) -> None:
     assert item.metadata == {"k\ufffd": ["\ufffd"]}
     item.model_dump_json()  # serialisable: would raise on a lone surrogate
     assert item_id_of({"id": "x\ud800"}) == "x\ufffd"
+
+
+def nested(depth: int) -> Any:
+    """``depth`` objects one inside the other: {"a": {"a": ... {} }}."""
+    value: Any = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [33, 900, 5000])
+def test_deep_metadata_is_a_field_error_not_a_crash(limits: Any, depth: int) -> None:
+    assert limits.max_nesting_depth == 32
+    with pytest.raises(InvalidItemError) as caught:
+        validate_item({"id": "deep", "text": "hi", "metadata": nested(depth)}, limits)
+    assert caught.value.message == (
+        "metadata: nested deeper than 32 levels (limits.max_nesting_depth)"
+    )
+
+
+def test_deep_metadata_in_a_built_item_is_refused_too(limits: Any) -> None:
+    item = ContentItem(id="deep", text="hi", metadata=nested(900))  # builds, no RecursionError
+    with pytest.raises(InvalidItemError, match=r"metadata: nested deeper than 32 levels"):
+        validate_item(item, limits)
+    validate_item(ContentItem(id="ok", text="hi", metadata=nested(32)), limits)
+
+
+def test_any_field_nested_too_deep_is_named(limits: Any) -> None:
+    with pytest.raises(InvalidItemError, match=r"^text: nested deeper than 32 levels"):
+        validate_item({"id": "x", "text": [[[]]] * 2 + [nested(40)]}, limits)
+
+
+def test_surrogates_are_scrubbed_at_any_depth() -> None:
+    deep: Any = ["\ud800"]
+    for _ in range(5000):
+        deep = [deep, {"k\udfff": "v\ud801"}]
+    cleaned = scrub_surrogates(deep)
+    for _ in range(5000):
+        assert cleaned[1] == {"k\ufffd": "v\ufffd"}
+        cleaned = cleaned[0]
+    assert cleaned == ["\ufffd"]
+
+
+def test_nesting_depth_stops_early_on_hostile_depth() -> None:
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert nesting_depth(deep, stop_after=10) == 11
+    assert nesting_depth("text", 10) == 0 and nesting_depth({"a": [1, {}]}, 10) == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "fallback", "expected"),
+    [
+        ({"id": "x" * 256}, "task-1", "x" * 256),
+        ({"id": "x" * 257}, "task-1", "task-1"),  # never truncated: it could be another's id
+        ({"id": "x" * 257}, "", ""),
+        ({"id": ""}, "task-1", "task-1"),
+        ({"id": ["a"]}, "task-1", "task-1"),
+        ({"id": 7}, "task-1", "7"),
+    ],
+)
+def test_one_rule_for_result_ids(data: Any, fallback: str, expected: str) -> None:
+    assert item_id_of(data, fallback) == expected
+
+
+def test_the_message_bound_fits_the_largest_legal_item(limits: Any) -> None:
+    emoji = "\U0001f600"
+    item = {
+        "id": "i" * 256,
+        "text": emoji * limits.max_text_chars,
+        "title": emoji * limits.max_title_chars,
+        "prompt": emoji * limits.max_prompt_chars,
+        "content_type": "c" * 64,
+        "language": "zh-Hant-TW",
+        "metadata": {"k": emoji * ((limits.max_metadata_bytes - 10) // 4)},
+    }
+    validate_item(item, limits)
+    body = json.dumps([[item], {}, {"callbacks": None, "errbacks": None, "chain": None}])
+    assert len(body.encode()) <= max_message_bytes(limits)

@@ -22,6 +22,7 @@ from celery import Celery, signals
 from qualitygate.client import celery_client_config
 from qualitygate.config import Settings, load_settings, mask_url
 from workers import logs, metrics
+from workers.inbound import cap_decompression
 from workers.redeliver import Redeliverer
 from workers.runtime import configure, runtime
 from workers.tasks import register_tasks
@@ -41,6 +42,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "unacked_restore_throttle": 1,
             "unacked_mutex_expire": worker.unacked_mutex_expire_s,
         },
+        # kombu's Redis transport, surviving queue entries that are not kombu messages.
+        "broker_transport": "workers.transport:Transport",
         "accept_content": ["json"],
         "result_accept_content": ["json"],
         "event_serializer": "json",
@@ -93,6 +96,8 @@ def refuse_unsafe_serializers(conf: Any) -> None:
 
 def create_app(settings: Settings) -> Celery:
     configure(settings)
+    # kombu inflates a compressed body as it receives it, before any check of ours.
+    cap_decompression(settings.limits)
     app = Celery("qualitygate", set_as_current=True)
     app.conf.update(celery_config(settings))
     register_tasks(app, settings)

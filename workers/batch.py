@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from qualitygate.config import Settings
 from qualitygate.errors import InvalidItemError, QualityGateError, ScoringError
-from qualitygate.schemas import GradeResult, echoable_metadata, scrub_surrogates
+from qualitygate.schemas import GradeResult, echoable_metadata, item_id_of
 from workers import metrics
 from workers.logs import content_field
 from workers.publish import Outgoing, ResultPublisher
@@ -59,11 +59,7 @@ def delivery_from(task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) 
 
 def result_id_for(payload: Any, task_id: str) -> str:
     """The item's own id when it is a usable one, else the task id submit returned."""
-    raw = payload.get("id") if isinstance(payload, Mapping) else None
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        return task_id
-    text = str(raw)
-    return scrub_surrogates(text) if 1 <= len(text) <= 256 else task_id
+    return item_id_of(payload, fallback=task_id)
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 Celery acknowledges a message it cannot decode (not JSON) and rejects one whose content
 type is refused (pickle), whose task name is unknown or that has no task header: each
-would vanish without a trace for the CMS. This consumer
-publishes an error result for them first, under the task id from the message headers.
+would vanish without a trace for the CMS. This consumer publishes an error result for them
+first (``workers.unreadable``), and reports a compressed body refused while kombu inflated
+it (``workers.inbound``) in its own words.
 Celery's own log lines for these dump the message body, which may be content, so they
 are replaced by lines that do not unless ``worker.log_content`` asks for it.
 """
@@ -16,49 +17,33 @@ from typing import Any
 from celery import signals
 from celery.worker.consumer import Consumer
 
-from workers.batch import Delivery
-from workers.runtime import runtime
+from workers.inbound import RefusedMessageError
+from workers.unreadable import answer
 
 logger = logging.getLogger("qualitygate.worker")
 
 
 class QualityGateConsumer(Consumer):
     def on_decode_error(self, message: Any, exc: Exception) -> None:
-        self._answer(message, f"message: the body is not valid {message.content_type} ({exc})")
+        if isinstance(exc, RefusedMessageError):
+            answer(message, str(exc))
+        else:
+            answer(message, f"message: the body is not valid {message.content_type} ({exc})")
         message.ack()
 
     def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
-        self._answer(message, f"message: refused ({type(exc).__name__}: {exc})")
+        answer(message, f"message: refused ({type(exc).__name__}: {exc})")
         message.reject_log_error(logger, self.connection_errors)
         signals.task_rejected.send(sender=self, message=message, exc=exc)
 
     def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:
         # The queue is qualitygate's alone: a task of another name is a misrouted producer.
         headers = message.headers if isinstance(message.headers, dict) else {}
-        self._answer(message, f"message: unknown task {str(headers.get('task'))[:100]!r}")
+        answer(message, f"message: unknown task {str(headers.get('task'))[:100]!r}")
         message.reject_log_error(logger, self.connection_errors)
         signals.task_rejected.send(sender=self, message=message, exc=exc)
 
     def on_unknown_message(self, body: Any, message: Any) -> None:
-        self._answer(message, "message: not a Celery task message (no task header)")
+        answer(message, "message: not a Celery task message (no task header)")
         message.reject_log_error(logger, self.connection_errors)
         signals.task_rejected.send(sender=self, message=message, exc=None)
-
-    def _answer(self, message: Any, problem: str) -> None:
-        headers = message.headers if isinstance(message.headers, dict) else {}
-        task_id = headers.get("id") or message.properties.get("correlation_id")
-        body = {"body": repr(message.body[:2000])} if runtime().settings.worker.log_content else {}
-        logger.error(
-            "unreadable message %s (%s bytes): %s",
-            task_id,
-            len(message.body or b""),
-            problem,
-            extra={"task_id": task_id} | body,
-        )
-        if not isinstance(task_id, str) or not task_id:
-            logger.error("it has no task id, so no error result can be published")
-            return
-        try:
-            runtime().publish_undeliverable([Delivery(task_id, None, problem=problem)])
-        except Exception:
-            logger.exception("could not publish the error result for message %s", task_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from functools import cached_property
 
 from qualitygate.config import Settings
@@ -51,13 +52,17 @@ class WorkerRuntime:
     def grader(self, pass_through: PassThrough = ()) -> BatchGrader:
         return BatchGrader(self.gate, self.publisher, self.settings, pass_through=pass_through)
 
-    def publish_undeliverable(self, deliveries: list[Delivery]) -> None:
-        """Error results for messages that never reach the pool (not JSON, not a task)."""
-        problems = [InvalidItemError(d.problem or "") for d in deliveries]
+    def publish_undeliverable(self, deliveries: list[Delivery], dead: bool = False) -> None:
+        """Error results for messages that never reach the pool (not JSON, not a task);
+        with ``dead``, each is also copied with its payload to the dead stream."""
         outgoing = [
-            failure_for(d, error, self.settings)
-            for d, error in zip(deliveries, problems, strict=True)
+            failure_for(d, InvalidItemError(d.problem or ""), self.settings) for d in deliveries
         ]
+        if dead:
+            outgoing = [
+                replace(out, payload=d.payload, dead=True)
+                for out, d in zip(outgoing, deliveries, strict=True)
+            ]
         self.publisher.publish(outgoing)
         metrics.observe_results([out.result for out in outgoing])
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
+import redis
 from kombu import Connection
 
 from qualitygate.client import TASK_NAME
@@ -23,3 +26,38 @@ def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
             declare=[],
         )
     return task_id
+
+
+def push_envelope(
+    url: str,
+    queue: str,
+    body: bytes,
+    headers: dict[str, object],
+    content_type: str | None,
+    content_encoding: str | None,
+) -> str:
+    """LPUSH a kombu envelope as kombu's Redis transport stores it, with content type and
+    encoding as given (None leaves the key out), which kombu's own Producer would not allow.
+    Returns the envelope's delivery tag."""
+    tag = str(uuid.uuid4())
+    envelope: dict[str, object] = {
+        "body": base64.b64encode(body).decode("ascii"),
+        "headers": headers,
+        "properties": {
+            "body_encoding": "base64",
+            "delivery_tag": tag,
+            "delivery_mode": 2,
+            "delivery_info": {"exchange": "", "routing_key": queue},
+            "priority": 0,
+        },
+    }
+    if content_type is not None:
+        envelope["content-type"] = content_type
+    if content_encoding is not None:
+        envelope["content-encoding"] = content_encoding
+    client = redis.Redis.from_url(url)
+    try:
+        client.lpush(queue, json.dumps(envelope))
+    finally:
+        client.close()
+    return tag
