@@ -346,6 +346,7 @@ class DetectionSettings(_Section):
     min_confidence: float = Field(ge=0.0, le=1.0)
     min_letters: int = Field(ge=1, le=1000)
     max_chars: int = Field(ge=16, le=100000)
+    windows: int = Field(ge=1, le=64)
     cjk_min_share: float = Field(gt=0.0, le=1.0)
     candidates: list[str]
 
