@@ -275,6 +275,7 @@ class RulesSettings(_Section):
 
 class Limits(_Section):
     max_text_chars: PositiveInt
+    max_markup_bytes: PositiveInt
     max_title_chars: PositiveInt
     max_prompt_chars: PositiveInt
     max_metadata_bytes: PositiveInt

@@ -68,12 +68,20 @@ class ContentItem(BaseModel):
 
 
 def check_limits(item: ContentItem, limits: Limits) -> None:
-    """Raise ValueError naming the first field over its configured limit."""
-    sized = (
-        ("text", item.text, limits.max_text_chars, "max_text_chars"),
+    """Raise ValueError naming the first field over its configured limit.
+
+    HTML and Markdown are bounded by their raw size in bytes here, and by the length of
+    the text extracted from them later, in the pipeline: a page's markup is often most
+    of it, so its character count says little about the text a reader gets.
+    """
+    sized = [
         ("title", item.title, limits.max_title_chars, "max_title_chars"),
         ("prompt", item.prompt, limits.max_prompt_chars, "max_prompt_chars"),
-    )
+    ]
+    if item.format == "plain":
+        sized.insert(0, ("text", item.text, limits.max_text_chars, "max_text_chars"))
+    else:
+        check_markup_size(item.text, limits.max_markup_bytes)
     for field, value, limit, setting in sized:
         if value is not None and len(value) > limit:
             raise ValueError(
@@ -84,6 +92,27 @@ def check_limits(item: ContentItem, limits: Limits) -> None:
         raise ValueError(
             f"metadata: {metadata_bytes} bytes as JSON, over the limit of "
             f"{limits.max_metadata_bytes} (limits.max_metadata_bytes)"
+        )
+
+
+def check_markup_size(markup: str, limit: int) -> None:
+    """Raise ValueError when an html or markdown body is over ``limits.max_markup_bytes``."""
+    # Cheap first: a str never takes more than 4 UTF-8 bytes per character.
+    if len(markup) * 4 <= limit:
+        return
+    size = len(markup.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise ValueError(
+            f"text: {size} bytes of markup, over the limit of {limit} (limits.max_markup_bytes)"
+        )
+
+
+def check_extracted_size(text: str, limits: Limits) -> None:
+    """Raise InvalidItemError when text extracted from markup is over ``max_text_chars``."""
+    if len(text) > limits.max_text_chars:
+        raise InvalidItemError(
+            f"text: {len(text)} characters extracted, over the limit of "
+            f"{limits.max_text_chars} (limits.max_text_chars)"
         )
 
 

@@ -86,3 +86,17 @@ def test_lone_surrogates_become_replacement_characters(limits: Any) -> None:
     assert item.metadata == {"k\ufffd": ["\ufffd"]}
     item.model_dump_json()  # serialisable: would raise on a lone surrogate
     assert item_id_of({"id": "x\ud800"}) == "x\ufffd"
+
+
+def test_markup_is_bounded_by_bytes_not_by_the_text_limit() -> None:
+    base = load_settings().limits.model_dump()
+    settings = load_settings(limits=base | {"max_text_chars": 10, "max_markup_bytes": 40})
+    # 30 characters of markup: over max_text_chars, which counts extracted text for markup.
+    validate_item({"id": "a", "text": "<p>" + "x" * 23 + "</p>", "format": "html"}, settings.limits)
+    with pytest.raises(InvalidItemError) as caught:
+        validate_item({"id": "a", "text": "가" * 14, "format": "markdown"}, settings.limits)
+    assert caught.value.message == (
+        "text: 42 bytes of markup, over the limit of 40 (limits.max_markup_bytes)"
+    )
+    with pytest.raises(InvalidItemError, match=r"limits\.max_text_chars"):
+        validate_item({"id": "a", "text": "x" * 11}, settings.limits)
