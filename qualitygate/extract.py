@@ -5,7 +5,7 @@ HTML, markdown-it for Markdown (CommonMark plus GitHub tables and strikethrough,
 to HTML, then the same). What a reader of the page reads is kept, and only that: script,
 style, comments, other non-content elements and form controls (what a visitor would type
 or pick, not what the author wrote) are dropped; an image's ``alt`` text stays, on its own
-line, because it is what a screen reader reads; block elements, table cells, menu links
+line, because it is what a screen reader reads; block elements, table rows, menu links
 and adjacent links become separate lines or words, so a menu never reads as one
 non-word; entities are decoded. The original markup is never sent to the model.
 
@@ -65,8 +65,10 @@ _DROPPED_TAGS = [
 _BLOCK_SELECTOR = (
     "address,article,aside,blockquote,br,caption,dd,details,dialog,div,dl,dt,fieldset,"
     "figcaption,figure,footer,h1,h2,h3,h4,h5,h6,header,hgroup,hr,legend,li,main,menu,nav,"
-    "ol,p,pre,section,summary,table,td,th,tr,ul,nav a,menu a"
+    "ol,p,pre,section,summary,table,tr,ul,nav a,menu a"
 )
+# A table reads row by row: a row is a line, its cells are apart on it.
+_CELL_SELECTOR = "td,th"
 # Elements that never deepen the tree: void ones, and those a sibling of the same kind
 # closes implicitly (an unclosed <p> or <li> is not nesting).
 _VOID = ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr")
@@ -161,11 +163,22 @@ def _text_of(tree: LexborHTMLParser) -> str:
     for node in tree.css(_BLOCK_SELECTOR):
         node.insert_before("\n")
         node.insert_after("\n")
+    _cells_apart(tree)
     for link in tree.css("a + a"):
         if link.prev is not None and link.prev.tag != "-text":  # nothing between the two
             link.insert_before(" ")
     root = tree.body or tree.root
     return root.text(deep=True, separator="") if root is not None else ""
+
+
+def _cells_apart(tree: LexborHTMLParser) -> None:
+    """Cells of a row on one line, a tab apart (the indentation between them goes)."""
+    for row in tree.css("tr"):
+        for child in list(row.iter(include_text=True)):
+            if child.tag == "-text" and not (child.text_content or "").strip():
+                child.decompose()
+    for cell in tree.css(_CELL_SELECTOR):
+        cell.insert_after("\t")
 
 
 def markdown_to_text(source: str) -> str:

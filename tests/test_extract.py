@@ -172,8 +172,9 @@ def test_alt_text_is_data_not_markup() -> None:
         ("<div class=menu><a>Home</a><a>Blog</a></div>", ["Home Blog"]),
         ("<details><summary>More</summary>Hidden text</details>", ["More", "Hidden text"]),
         (
-            "<table><caption>Prices</caption><tr><th>Item</th><td>Cost</td></tr></table>",
-            ["Prices", "Item", "Cost"],
+            "<table><caption>Prices</caption><tr><th>Item</th><th>Cost</th></tr>"
+            "<tr><td>Tea</td><td>3</td></tr></table>",
+            ["Prices", "Item\tCost", "Tea\t3"],
         ),
         ("<ul><li>one</li><li>two</li></ul>", ["one", "two"]),
         ("<fieldset><legend>Choose</legend>plan</fieldset>", ["Choose", "plan"]),
@@ -223,7 +224,7 @@ def test_markdown_github_tables_and_strikethrough() -> None:
     source = "| Name | Price |\n|------|------:|\n| Tea | 3 |\n\nNow ~~cheap~~ affordable.\n"
     text = markdown_to_text(source)
     assert "|" not in text and "---" not in text and "~~" not in text
-    assert lines(text) == ["Name", "Price", "Tea", "3", "Now cheap affordable."]
+    assert lines(text) == ["Name\tPrice", "Tea\t3", "Now cheap affordable."]
 
 
 def test_hostile_markdown_is_read_as_html_without_markdown_it(

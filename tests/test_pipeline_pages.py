@@ -117,3 +117,14 @@ def test_raw_markup_over_its_byte_limit_is_refused_naming_it() -> None:
         assert result.error is not None
         assert "bytes of markup" in result.error.message
         assert "limits.max_markup_bytes" in result.error.message
+
+
+def test_a_markdown_table_reaches_the_model_as_rows_not_rules(gate: QualityGate) -> None:
+    source = (
+        "# Prices\n\n| Item | Price | Notes |\n|------|------:|:------|\n"
+        "| Tea | 3 | hot |\n| Cake | 5 | sweet |\n\nOld price ~~7~~.\n"
+    )
+    prepared = gate.prepare({"id": "t", "text": source, "format": "markdown"})
+    assert "|" not in prepared.text and "---" not in prepared.text and "~~" not in prepared.text
+    assert "Tea 3 hot" in prepared.text
+    assert not [flag for flag in prepared.flags if flag.rule_id.startswith("spam.")]
