@@ -25,10 +25,11 @@ pays for. The standard library's ``html.parser`` is no fallback: on Python < 3.1
 quadratic on unclosed comments and tags.
 
 The bound on hostile Markdown: markdown-it is linear but, in pure Python, spends 10 to
-20 µs on every line break and on every character that may open inline syntax (``![`` 99,000
-times takes 4 to 10 s, against 0.1 s for 200,000 characters of ordinary prose). A linear
-pre-scan counts those characters; a source with more than ``MAX_MARKDOWN_COST`` of them
-is read as HTML instead (lexbor, bounded as above): its text is all kept, Markdown
+60 µs on every line and 10 to 20 µs on every character that may open inline syntax
+(``![`` 99,000 times takes 4 to 10 s, a list of 28,000 one-word items 1.6 s, against 0.1 s
+for 200,000 characters of ordinary prose). A linear pre-scan counts lines and those
+characters; a source that costs more than ``MAX_MARKDOWN_COST`` by that count is read as
+HTML instead (lexbor, bounded as above): its text is all kept, Markdown
 punctuation included, which only such pathological sources pay for. Input size itself is
 bounded earlier, by ``limits.max_markup_bytes``.
 """
@@ -49,11 +50,14 @@ from qualitygate.errors import ExtractionError
 # 1,000 nested block elements cost lexbor ~3 ms; ordinary pages nest a few dozen deep.
 MAX_TREE_DEPTH = 1000
 CHUNK_TAGS = 1000
-# Line breaks and inline-syntax characters markdown-it may spend ~20 µs each on: 50,000
-# of them cost at most about a second. Real documents have them in 4 to 8% of their
-# characters, so ordinary Markdown up to ~600,000 characters goes through markdown-it.
+# markdown-it's cost, in units of ~20 µs: a line (a list item costs up to ~60 µs) is 3,
+# a character that may open inline syntax is 1. 50,000 units cost about a second at
+# most. Real documents have about one unit per ten characters (this README 0.08, Rust's
+# release notes 0.11), so ordinary Markdown up to ~500,000 characters goes through
+# markdown-it.
 MAX_MARKDOWN_COST = 50_000
-_MARKDOWN_COSTLY = "\n[]!*_~`<|#&"
+_LINE_COST = 3
+_INLINE_SYNTAX = "[]!*_~`<|#&"
 # Front matter is read for its ``lang`` only when it is this short: YAML is slow to parse.
 MAX_FRONT_MATTER_CHARS = 4096
 
@@ -189,10 +193,15 @@ def extract_markdown(source: str) -> Extraction:
     """Text and front-matter ``lang`` of a Markdown document; read as HTML if hostile."""
     front_matter, body_start = _read_front_matter(source)
     declared = declared_tag(front_matter.get("lang"))
-    if sum(map(source.count, _MARKDOWN_COSTLY)) <= MAX_MARKDOWN_COST:
+    if markdown_cost(source) <= MAX_MARKDOWN_COST:
         return Extraction(html_to_text(_markdown.render(source)), declared)
     body = "".join(source.splitlines(keepends=True)[body_start:]) if body_start else source
     return Extraction(html_to_text(body), declared)
+
+
+def markdown_cost(source: str) -> int:
+    """An upper estimate of markdown-it's time on ``source``, from a linear count."""
+    return _LINE_COST * source.count("\n") + sum(map(source.count, _INLINE_SYNTAX))
 
 
 def _read_front_matter(source: str) -> tuple[dict[object, object], int]:

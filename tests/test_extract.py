@@ -239,6 +239,7 @@ def test_hostile_markdown_is_read_as_html_without_markdown_it(
     flood = "![" * 99_000
     assert markdown_to_text(flood) == flood
     assert markdown_to_text("---\nlang: ja\n---\n" + "*a" * 99_000) == "*a" * 99_000
+    assert markdown_to_text("- item\n" * 28_572).count("- item") == 28_572
 
 
 def test_ordinary_markdown_still_goes_through_markdown_it() -> None:
