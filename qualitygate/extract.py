@@ -37,13 +37,14 @@ bounded earlier, by ``limits.max_markup_bytes``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
 import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from qualitygate.errors import ExtractionError
 
@@ -51,11 +52,11 @@ from qualitygate.errors import ExtractionError
 MAX_TREE_DEPTH = 1000
 CHUNK_TAGS = 1000
 # markdown-it's cost, in units of ~20 µs: a line (a list item costs up to ~60 µs) is 3,
-# a character that may open inline syntax is 1. 50,000 units cost about a second at
-# most. Real documents have about one unit per ten characters (this README 0.08, Rust's
-# release notes 0.11), so ordinary Markdown up to ~500,000 characters goes through
-# markdown-it.
-MAX_MARKDOWN_COST = 50_000
+# a character that may open inline syntax is 1. 30,000 units cost about 0.6 s at most
+# on an idle core. Real documents have about one unit per ten characters (this README
+# 0.08, Rust's release notes 0.11), so ordinary Markdown up to ~300,000 characters (more
+# than limits.max_text_chars by default) goes through markdown-it.
+MAX_MARKDOWN_COST = 30_000
 _LINE_COST = 3
 _INLINE_SYNTAX = "[]!*_~`<|#&"
 # Front matter is read for its ``lang`` only when it is this short: YAML is slow to parse.
@@ -71,8 +72,6 @@ _BLOCK_SELECTOR = (
     "figcaption,figure,footer,h1,h2,h3,h4,h5,h6,header,hgroup,hr,legend,li,main,menu,nav,"
     "ol,p,pre,section,summary,table,tr,ul,nav a,menu a"
 )
-# A table reads row by row: a row is a line, its cells are apart on it.
-_CELL_SELECTOR = "td,th"
 # Elements that never deepen the tree: void ones, and those a sibling of the same kind
 # closes implicitly (an unclosed <p> or <li> is not nesting).
 _VOID = ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr")
@@ -146,11 +145,11 @@ def _chunks(markup: str) -> list[str]:
 
 def _html_language(tree: LexborHTMLParser) -> str | None:
     """``<html lang>``, else ``<meta http-equiv="content-language">``."""
-    root = tree.css_first("html")
+    root = tree.root
     declared = declared_tag(root.attributes.get("lang")) if root is not None else None
-    if declared is not None:
+    if declared is not None or tree.head is None:
         return declared
-    for meta in tree.css("meta[http-equiv]"):
+    for meta in tree.head.css("meta[http-equiv]"):
         if str(meta.attributes.get("http-equiv")).strip().lower() == "content-language":
             return declared_tag(meta.attributes.get("content"))
     return None
@@ -162,27 +161,43 @@ def _tree_text(markup: str) -> str:
 
 def _text_of(tree: LexborHTMLParser) -> str:
     tree.strip_tags(_DROPPED_TAGS)
-    for image in tree.css("img[alt]"):
-        image.replace_with(f"\n{image.attributes.get('alt') or ''}\n")  # a text node
     for node in tree.css(_BLOCK_SELECTOR):
         node.insert_before("\n")
         node.insert_after("\n")
-    _cells_apart(tree)
-    for link in tree.css("a + a"):
-        if link.prev is not None and link.prev.tag != "-text":  # nothing between the two
-            link.insert_before(" ")
+    for node in tree.css(_INLINE_SELECTOR):  # one pass for the rest: each costs a walk
+        _INLINE_FIXES[node.tag](node)
     root = tree.body or tree.root
     return root.text(deep=True, separator="") if root is not None else ""
 
 
-def _cells_apart(tree: LexborHTMLParser) -> None:
-    """Cells of a row on one line, a tab apart (the indentation between them goes)."""
-    for row in tree.css("tr"):
-        for child in list(row.iter(include_text=True)):
-            if child.tag == "-text" and not (child.text_content or "").strip():
-                child.decompose()
-    for cell in tree.css(_CELL_SELECTOR):
-        cell.insert_after("\t")
+def _alt_text(image: LexborNode) -> None:
+    image.replace_with(f"\n{image.attributes.get('alt') or ''}\n")  # a text node
+
+
+def _row_without_indentation(row: LexborNode) -> None:
+    for child in list(row.iter(include_text=True)):
+        if child.tag == "-text" and not (child.text_content or "").strip():
+            child.decompose()
+
+
+def _cell_apart(cell: LexborNode) -> None:
+    cell.insert_after("\t")
+
+
+def _link_apart(link: LexborNode) -> None:
+    if link.prev is not None and link.prev.tag != "-text":  # nothing between the two
+        link.insert_before(" ")
+
+
+# A table reads row by row: a row is a line (a block), its cells a tab apart on it.
+_INLINE_SELECTOR = "img[alt],tr,td,th,a + a"
+_INLINE_FIXES: dict[str, Callable[[LexborNode], None]] = {
+    "img": _alt_text,
+    "tr": _row_without_indentation,
+    "td": _cell_apart,
+    "th": _cell_apart,
+    "a": _link_apart,
+}
 
 
 def markdown_to_text(source: str) -> str:
