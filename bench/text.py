@@ -2,7 +2,8 @@
 
 Ordinary inputs are a synthetic blog page (20 KB and 200 KB of HTML) and multilingual
 prose of 1 KB and 20 KB; hostile ones are 200,000 characters of markup shaped to hit a
-parser's worst case (deep nesting, unclosed comments and tags) and of Markdown. Rules run
+parser's worst case (deep nesting, unclosed comments and tags) and of Markdown (bracket
+floods, which take the bounded path, and this README repeated to 200 KB, which does not). Rules run
 with 5,000 block-list terms. Prints a table of median milliseconds and writes
 bench/results/text.json.
 
@@ -61,7 +62,9 @@ HOSTILE_HTML = {
     "unclosed <a ": "<a " * 66_667,
 }
 HOSTILE_MARKDOWN = {
+    "markdown ![![ (issue 10)": "![" * 99_000,
     "markdown [[[": "[" * HOSTILE_CHARS,
+    "markdown #\\n#\\n": "#\n" * 100_000,
     "markdown *a*a": "*a" * 100_000,
     "markdown long list": "- item\n" * 28_572,
 }
@@ -100,6 +103,11 @@ def run(repeat: int) -> list[dict[str, Any]]:
     for name, hostile in HOSTILE_MARKDOWN.items():
         source = hostile[:HOSTILE_CHARS]
         record("extract", name, len(source), lambda s=source: markdown_to_text(s), 1)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    document = (readme * (HOSTILE_CHARS // len(readme) + 1))[:HOSTILE_CHARS]
+    record(
+        "extract", "markdown README 200 KB", len(document), lambda: markdown_to_text(document), 3
+    )
 
     base = load_settings()
     rules = base.rules.model_dump()

@@ -307,6 +307,7 @@ class RulesSettings(_Section):
 
 class Limits(_Section):
     max_text_chars: PositiveInt
+    max_markup_bytes: PositiveInt
     max_title_chars: PositiveInt
     max_prompt_chars: PositiveInt
     max_metadata_bytes: PositiveInt
@@ -384,6 +385,7 @@ class DetectionSettings(_Section):
     min_confidence: float = Field(ge=0.0, le=1.0)
     min_letters: int = Field(ge=1, le=1000)
     max_chars: int = Field(ge=16, le=100000)
+    windows: int = Field(ge=1, le=64)
     cjk_min_share: float = Field(gt=0.0, le=1.0)
     candidates: list[str]
 

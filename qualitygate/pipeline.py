@@ -1,7 +1,8 @@
 """``QualityGate``: one item's way from CMS content to a ``GradeResult``, in process.
 
-extract -> detect -> preprocess -> rules -> score -> calibrate -> grade. Every step but
-scoring is a pure function of the item and the config; scoring goes through the ``Scorer``
+extract -> detect -> preprocess -> rules -> score -> calibrate -> grade; extraction also
+gives the language the document declares, a hint for detection. Every step but scoring
+is a pure function of the item and the config; scoring goes through the ``Scorer``
 protocol, so tests can hand in a plain double. A bad item becomes an error result in its
 place; it never stops the batch. No Celery and no Redis here.
 """
@@ -25,7 +26,7 @@ from qualitygate.errors import (
     QualityGateError,
     ScoringError,
 )
-from qualitygate.extract import extract_text
+from qualitygate.extract import extract
 from qualitygate.grading import decide, level_for, recommend
 from qualitygate.language import LanguageGuess, LanguageIdentifier
 from qualitygate.rules import RuleEngine
@@ -33,6 +34,7 @@ from qualitygate.schemas import (
     ContentItem,
     Flag,
     GradeResult,
+    check_extracted_size,
     echoable_metadata,
     item_id_of,
     validate_item,
@@ -41,7 +43,6 @@ from qualitygate.scoring import Scorer, load_scorer
 
 logger = logging.getLogger(__name__)
 
-Detector = Callable[[str, "str | None"], LanguageGuess]
 Progress = Callable[[int], None]
 
 # With a progress callback, items are scored in length-sorted slices of about one forward
@@ -49,6 +50,14 @@ Progress = Callable[[int], None]
 # alike), so the callback hears of each pass as it ends and the scorer still packs full
 # batches: smaller slices would cost forward passes (bench/progress.py).
 BYTES_PER_TOKEN_ESTIMATE = 4
+
+
+class Detector(Protocol):
+    """Language detection: the caller's hint, then the text, then what the page declares."""
+
+    def __call__(
+        self, text: str, hint: str | None, declared: str | None = None
+    ) -> LanguageGuess: ...
 
 
 class RuleChecker(Protocol):
@@ -126,10 +135,11 @@ class QualityGate:
         """Validate, extract, detect, preprocess and check rules; raises QualityGateError."""
         started = time.perf_counter()
         item = validate_item(raw, self.settings.limits)
-        text = extract_text(item.text, item.format)
-        guess = self._detect(text, item.language)
+        extracted = extract(item.text, item.format)
+        check_extracted_size(extracted.text, self.settings.limits)
+        guess = self._detect(extracted.text, item.language, extracted.declared_language)
         adapter = self.adapter_for(guess.code)
-        normalised = adapter.preprocess(text)
+        normalised = adapter.preprocess(extracted.text)
         if not normalised:
             raise EmptyContentError("text: nothing left to grade after extraction and cleanup")
         flags = self._rules.check(normalised, guess.code)

@@ -94,8 +94,11 @@ def max_message_bytes(limits: Limits) -> int:
     """The largest body a task message for an item within ``limits`` can have, as JSON
     with every character escaped (``\\ud83d\\ude00`` is 12 bytes for one emoji), plus room
     for the ids, options and envelope. A larger one is refused before it is decoded."""
-    chars = limits.max_text_chars + limits.max_title_chars + limits.max_prompt_chars
-    return 12 * chars + 6 * limits.max_metadata_bytes + 65536
+    # Plain text counts characters (an emoji: 12 escaped bytes); markup counts UTF-8 bytes
+    # (a control byte: 6 escaped bytes).
+    text = max(12 * limits.max_text_chars, 6 * limits.max_markup_bytes)
+    others = limits.max_title_chars + limits.max_prompt_chars
+    return text + 12 * others + 6 * limits.max_metadata_bytes + 65536
 
 
 class ContentItem(BaseModel):
@@ -126,13 +129,21 @@ class ContentItem(BaseModel):
 
 
 def check_limits(item: ContentItem, limits: Limits) -> None:
-    """Raise ValueError naming the first field over its configured limit."""
+    """Raise ValueError naming the first field over its configured limit.
+
+    HTML and Markdown are bounded by their raw size in bytes here, and by the length of
+    the text extracted from them later, in the pipeline: a page's markup is often most
+    of it, so its character count says little about the text a reader gets.
+    """
     check_nesting({"metadata": item.metadata}, limits)
-    sized = (
-        ("text", item.text, limits.max_text_chars, "max_text_chars"),
+    sized = [
         ("title", item.title, limits.max_title_chars, "max_title_chars"),
         ("prompt", item.prompt, limits.max_prompt_chars, "max_prompt_chars"),
-    )
+    ]
+    if item.format == "plain":
+        sized.insert(0, ("text", item.text, limits.max_text_chars, "max_text_chars"))
+    else:
+        check_markup_size(item.text, limits.max_markup_bytes)
     for field, value, limit, setting in sized:
         if value is not None and len(value) > limit:
             raise ValueError(
@@ -143,6 +154,27 @@ def check_limits(item: ContentItem, limits: Limits) -> None:
         raise ValueError(
             f"metadata: {metadata_bytes} bytes as JSON, over the limit of "
             f"{limits.max_metadata_bytes} (limits.max_metadata_bytes)"
+        )
+
+
+def check_markup_size(markup: str, limit: int) -> None:
+    """Raise ValueError when an html or markdown body is over ``limits.max_markup_bytes``."""
+    # Cheap first: a str never takes more than 4 UTF-8 bytes per character.
+    if len(markup) * 4 <= limit:
+        return
+    size = len(markup.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise ValueError(
+            f"text: {size} bytes of markup, over the limit of {limit} (limits.max_markup_bytes)"
+        )
+
+
+def check_extracted_size(text: str, limits: Limits) -> None:
+    """Raise InvalidItemError when text extracted from markup is over ``max_text_chars``."""
+    if len(text) > limits.max_text_chars:
+        raise InvalidItemError(
+            f"text: {len(text)} characters extracted, over the limit of "
+            f"{limits.max_text_chars} (limits.max_text_chars)"
         )
 
 

@@ -14,6 +14,7 @@ from qualitygate.extract import (
     MAX_TREE_DEPTH,
     _nesting_depth,
     _tree_text,
+    extract,
     extract_text,
     html_to_text,
     markdown_to_text,
@@ -132,3 +133,115 @@ def test_any_markup_gives_text_without_raising(markup: str) -> None:
 @pytest.mark.parametrize("hostile", ["[" * 20_000, "*a" * 10_000, "> " * 10_000, "- " * 10_000])
 def test_hostile_markdown_finishes(hostile: str) -> None:
     assert isinstance(markdown_to_text(hostile), str)
+
+
+# --- a page as a reader reads it ------------------------------------------------------
+
+
+def lines(text: str) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def test_form_controls_are_not_content() -> None:
+    markup = (
+        "<form><label>Your city</label><textarea>draft a visitor typed</textarea>"
+        "<select><optgroup label='KR'><option>Seoul</option><option>Busan</option></optgroup>"
+        "</select><input value='secret'><button>Submit</button><datalist><option>x1</option>"
+        "</datalist></form><p>Body</p>"
+    )
+    assert lines(html_to_text(markup)) == ["Your city", "Body"]
+
+
+def test_image_alt_text_is_kept_on_its_own_line() -> None:
+    text = html_to_text('<p>See<img src="a.png" alt="a cat on a mat">here<img src="b.png"></p>')
+    assert lines(text) == ["See", "a cat on a mat", "here"]
+
+
+def test_alt_text_is_data_not_markup() -> None:
+    text = html_to_text('<p><img alt="<script>alert(1)</script> &amp; <b>bold</b>"></p>')
+    assert lines(text) == ["<script>alert(1)</script> & <b>bold</b>"]
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        (
+            '<nav><a href="/">Home</a><a href="/b">Blog</a><a href="/c">Contact</a></nav>',
+            ["Home", "Blog", "Contact"],
+        ),
+        ("<div class=menu><a>Home</a><a>Blog</a></div>", ["Home Blog"]),
+        ("<details><summary>More</summary>Hidden text</details>", ["More", "Hidden text"]),
+        (
+            "<table><caption>Prices</caption><tr><th>Item</th><th>Cost</th></tr>"
+            "<tr><td>Tea</td><td>3</td></tr></table>",
+            ["Prices", "Item\tCost", "Tea\t3"],
+        ),
+        ("<ul><li>one</li><li>two</li></ul>", ["one", "two"]),
+        ("<fieldset><legend>Choose</legend>plan</fieldset>", ["Choose", "plan"]),
+    ],
+    ids=["nav-links", "adjacent-links", "details", "table", "list", "fieldset"],
+)
+def test_adjacent_block_ish_items_do_not_glue(markup: str, expected: list[str]) -> None:
+    assert lines(html_to_text(markup)) == expected
+
+
+def test_links_inside_a_sentence_keep_the_sentence() -> None:
+    text = html_to_text("<p>Read <a>our blog</a>, then <a>write</a> to us.</p>")
+    assert lines(text) == ["Read our blog, then write to us."]
+
+
+@pytest.mark.parametrize(
+    ("markup", "declared"),
+    [
+        ('<html lang="ko"><body><p>x</p></body></html>', "ko"),
+        ('<HTML LANG="zh-Hant-TW"><p>x</p>', "zh-Hant-TW"),
+        ('<head><meta http-equiv="Content-Language" content="ja, en"></head><p>x</p>', "ja"),
+        ('<html lang="not a tag!"><p>x</p>', None),
+        ("<p>x</p>", None),
+    ],
+)
+def test_html_declared_language(markup: str, declared: str | None) -> None:
+    assert extract(markup, "html").declared_language == declared
+
+
+def test_markdown_front_matter_is_read_for_its_lang_and_never_shown() -> None:
+    source = "---\ntitle: Guide\nlang: ko-KR\n---\n# 안내\n\n본문입니다.\n"
+    extraction = extract(source, "markdown")
+    assert extraction.declared_language == "ko-KR"
+    assert lines(extraction.text) == ["안내", "본문입니다."]
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["---\nlang: [unclosed\n---\nbody", "---\n- a list\n---\nbody", "---\nlang: 12\n---\nbody"],
+)
+def test_unreadable_front_matter_declares_nothing(source: str) -> None:
+    extraction = extract(source, "markdown")
+    assert extraction.declared_language is None and lines(extraction.text) == ["body"]
+
+
+def test_markdown_github_tables_and_strikethrough() -> None:
+    source = "| Name | Price |\n|------|------:|\n| Tea | 3 |\n\nNow ~~cheap~~ affordable.\n"
+    text = markdown_to_text(source)
+    assert "|" not in text and "---" not in text and "~~" not in text
+    assert lines(text) == ["Name\tPrice", "Tea\t3", "Now cheap affordable."]
+
+
+def test_hostile_markdown_is_read_as_html_without_markdown_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # markdown-it spends seconds on a bracket flood; the bounded path never calls it.
+    class NoMarkdownIt:
+        def render(self, source: str) -> str:
+            raise AssertionError("markdown-it called on hostile Markdown")
+
+    monkeypatch.setattr("qualitygate.extract._markdown", NoMarkdownIt())
+    flood = "![" * 99_000
+    assert markdown_to_text(flood) == flood
+    assert markdown_to_text("---\nlang: ja\n---\n" + "*a" * 99_000) == "*a" * 99_000
+    assert markdown_to_text("- item\n" * 28_572).count("- item") == 28_572
+
+
+def test_ordinary_markdown_still_goes_through_markdown_it() -> None:
+    source = "# Title\n\n" + "Some **bold** and a [link](https://example.com).\n\n" * 2000
+    assert "**" not in markdown_to_text(source) and "](" not in markdown_to_text(source)

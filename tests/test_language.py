@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from qualitygate.language import (
     default_identifier,
     detect_language,
     normalize_hint,
+    sample_text,
 )
 from qualitygate.pipeline import QualityGate
 from qualitygate.schemas import ModelInfo
@@ -42,6 +44,7 @@ def identifier(
     return LanguageIdentifier(
         detector,
         max_chars=options["max_chars"],
+        windows=options["windows"],
         min_letters=options["min_letters"],
         min_confidence=options["min_confidence"],
         cjk_min_share=options["cjk_min_share"],
@@ -122,10 +125,92 @@ def test_english_mentioning_a_chinese_word_stays_english() -> None:
     assert detect_language(text).code == "en"
 
 
-def test_only_the_first_max_chars_are_read() -> None:
-    ident = identifier(build_detector("fasttext"), max_chars=40)
-    text = "오늘 날씨가 정말 좋네요. 산책하러 갈까요? 오늘 날씨가 정말 좋네요. " + "word " * 500
-    assert ident(text).code == "ko"
+# --- what detection reads: the normalised text, sampled across it -----------------------
+
+ENGLISH_MENU = (
+    "Home  About us  Blog  Contact  Sign in  Search the documentation  Keyboard shortcuts  "
+    "Press S to search, press ? to show this help, press Esc to hide it. "
+)
+KOREAN_BODY = "오늘 날씨가 정말 좋네요. 산책하러 갈까요? 공원에 가면 꽃이 많이 피었을 거예요. "
+
+
+def test_a_sample_is_bounded_and_spread_across_the_text() -> None:
+    text = "".join(f"<{index:04d}> " for index in range(2000))  # 14,000 characters
+    sample = sample_text(text, max_chars=256, windows=4)
+    assert len(sample) <= 256 + 3
+    assert sample.startswith("<0000>") and sample.endswith("<1999>")
+    seen = [int(number) for number in re.findall(r"<(\d{4})>", sample)]
+    assert any(500 < n < 800 for n in seen) and any(1200 < n < 1500 for n in seen)
+
+
+def test_short_text_is_read_whole_with_whitespace_collapsed_and_invisibles_gone() -> None:
+    text = "\n     \n\n   Hello\u200b   there \n\n\t world  "
+    assert sample_text(text, max_chars=256, windows=4) == "Hello there world"
+
+
+def test_an_english_menu_on_top_does_not_decide_a_korean_page() -> None:
+    # Extracted HTML: indentation and blank lines first, an English menu, then the page.
+    text = "\n        \n" * 40 + ENGLISH_MENU + KOREAN_BODY * 12
+    guess = detect_language(text)
+    assert (guess.code, guess.method) == ("ko", "script")
+
+
+def test_a_korean_head_does_not_decide_an_english_text() -> None:
+    text = KOREAN_BODY + "This page is written in English from here on, every word of it. " * 20
+    assert detect_language(text).code == "en"
+
+
+# --- the language the page declares ---------------------------------------------------
+
+
+def test_a_declared_language_beats_the_detector() -> None:
+    text = "The committee will present its report on the new budget next week."
+    assert detect_language(text).code == "en"
+    guess = detect_language(text, declared="fr-CA")
+    assert (guess.code, guess.method) == ("fr", "declared")
+    assert 0.0 < guess.confidence < 1.0  # the author's claim, below a caller's hint
+
+
+def test_the_callers_hint_beats_a_declared_language() -> None:
+    guess = detect_language(KOREAN_BODY, hint="ja", declared="ko")
+    assert (guess.code, guess.method) == ("ja", "hint")
+
+
+def test_a_clear_script_majority_beats_a_declared_language() -> None:
+    guess = detect_language(KOREAN_BODY, declared="en")  # a template's default lang="en"
+    assert (guess.code, guess.method) == ("ko", "script")
+
+
+def test_a_cjk_declaration_on_text_without_cjk_is_ignored() -> None:
+    text = "The committee will present its report on the new budget next week."
+    assert detect_language(text, declared="ko").code == "en"
+
+
+def test_a_declaration_decides_what_han_alone_cannot() -> None:
+    text = "東京都庁舎会議室予定変更"  # Han only: Japanese or Chinese
+    assert detect_language(text).code == "zh"
+    guess = detect_language(text, declared="ja-JP")
+    assert (guess.code, guess.method) == ("ja", "declared")
+    assert detect_language(text, declared="zh-Hant").method == "script"
+
+
+def test_a_declaration_decides_cjk_text_under_the_script_share() -> None:
+    # A Korean page that is mostly English code: too little Hangul for the script rule.
+    text = "cargo build --release --target x86_64-unknown-linux-gnu " * 4 + "빌드 방법"
+    assert detect_language(text, declared="ko").code == "ko"
+    assert detect_language(text, declared="ko").method == "declared"
+
+
+def test_a_declaration_outside_the_candidates_is_ignored() -> None:
+    ident = identifier(build_detector("fasttext"), candidates=["en", "de"])
+    text = "The committee will present its report on the new budget next week."
+    assert ident(text, None, "fr").code == "en"
+    assert ident(text, None, "de").code == "de"
+
+
+def test_a_declaration_names_text_too_short_to_call() -> None:
+    assert detect_language("👍👍", declared="ko").code == "ko"
+    assert detect_language("👍👍").code == "und"
 
 
 def test_count_scripts() -> None:

@@ -140,7 +140,7 @@ def test_grades_on_the_real_test_model(settings: Settings) -> None:
 
 
 def test_an_unexpected_bug_costs_one_item_not_the_batch() -> None:
-    def detector(text: str, hint: str | None) -> Any:
+    def detector(text: str, hint: str | None, declared: str | None = None) -> Any:
         if "boom" in text:
             raise ZeroDivisionError("secret content boom")
         return UNDETERMINED

@@ -175,3 +175,21 @@ def test_the_message_bound_fits_the_largest_legal_item(limits: Any) -> None:
     validate_item(item, limits)
     body = json.dumps([[item], {}, {"callbacks": None, "errbacks": None, "chain": None}])
     assert len(body.encode()) <= max_message_bytes(limits)
+    markup = {"id": "m", "format": "html", "text": "\x01" * limits.max_markup_bytes}
+    validate_item(markup, limits)
+    body = json.dumps([[markup], {}, {"callbacks": None, "errbacks": None, "chain": None}])
+    assert len(body.encode()) <= max_message_bytes(limits)
+
+
+def test_markup_is_bounded_by_bytes_not_by_the_text_limit() -> None:
+    base = load_settings().limits.model_dump()
+    settings = load_settings(limits=base | {"max_text_chars": 10, "max_markup_bytes": 40})
+    # 30 characters of markup: over max_text_chars, which counts extracted text for markup.
+    validate_item({"id": "a", "text": "<p>" + "x" * 23 + "</p>", "format": "html"}, settings.limits)
+    with pytest.raises(InvalidItemError) as caught:
+        validate_item({"id": "a", "text": "가" * 14, "format": "markdown"}, settings.limits)
+    assert caught.value.message == (
+        "text: 42 bytes of markup, over the limit of 40 (limits.max_markup_bytes)"
+    )
+    with pytest.raises(InvalidItemError, match=r"limits\.max_text_chars"):
+        validate_item({"id": "a", "text": "x" * 11}, settings.limits)

@@ -227,7 +227,7 @@ def test_running_out_of_time_while_preparing_hands_the_batch_back(
 
     settings = namespace.settings()
 
-    def detector(text: str, hint: str | None) -> Any:
+    def detector(text: str, hint: str | None, declared: str | None = None) -> Any:
         if "slow" in text:
             raise OutOfTime
         return UNDETERMINED
