@@ -245,3 +245,26 @@ def test_hostile_markdown_is_read_as_html_without_markdown_it(
 def test_ordinary_markdown_still_goes_through_markdown_it() -> None:
     source = "# Title\n\n" + "Some **bold** and a [link](https://example.com).\n\n" * 2000
     assert "**" not in markdown_to_text(source) and "](" not in markdown_to_text(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "> " * 30 + "hidden term",
+        "- " * 40 + "hidden term",
+        "> " * 10 + "- " * 60 + "hidden term\n\nafter the block",
+        "1. " * 70 + "hidden term",
+    ],
+)
+def test_markdown_nested_past_the_parser_limit_keeps_its_text(source: str) -> None:
+    # markdown-it drops a block nested past its maxNesting silently: a term hidden 30
+    # quotes deep used to reach neither the rules nor the model.
+    text = markdown_to_text(source)
+    assert "hidden term" in text
+    if "after the block" in source:
+        assert "after the block" in text
+
+
+def test_markdown_within_the_nesting_limit_is_still_parsed() -> None:
+    text = markdown_to_text("> " * 12 + "*quoted* text")
+    assert "quoted text" in text and ">" not in text and "*" not in text
