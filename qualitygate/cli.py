@@ -433,140 +433,85 @@ class FitMethodChoice(str, Enum):
     percentile = "percentile"
 
 
+CalibrationSource = Annotated[
+    Path, typer.Argument(help="JSONL: a ContentItem per line, plus optional label and raw_reward.")
+]
+ModelOption = Annotated[
+    str | None, typer.Option("--model", "-m", help="Hub name or local path of the model.")
+]
+FragmentOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the YAML fragment here instead of stdout."),
+]
+FitMethodOption = Annotated[
+    FitMethodChoice,
+    typer.Option(
+        "--method", help="auto: logistic or isotonic with labels, percentile without; or force one."
+    ),
+]
+TargetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-t",
+        help="Tune level thresholds, e.g. precision>=0.9, reject:precision>=0.95, "
+        "recall>=0.8, review_share<=0.1 (repeatable).",
+    ),
+]
+PlotOption = Annotated[
+    Path | None, typer.Option("--plot", help="Draw histograms and reliability diagrams (PNG).")
+]
+MinItemsOption = Annotated[
+    int | None, typer.Option("--min-items", min=2, help="Override calibration_fit.min_items.")
+]
+
+
 @app.command()
 def calibrate(
-    source: Annotated[
-        Path,
-        typer.Argument(help="JSONL: a ContentItem per line, plus optional label and raw_reward."),
-    ],
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Hub name or local path of the model.")
-    ] = None,
+    source: CalibrationSource,
+    model: ModelOption = None,
     config: ConfigOption = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the YAML fragment here instead of stdout."),
-    ] = None,
+    output: FragmentOption = None,
     force: ForceOption = False,
-    method: Annotated[
-        FitMethodChoice,
-        typer.Option(
-            "--method",
-            help="auto: logistic or isotonic with labels, percentile without; or force one.",
-        ),
-    ] = FitMethodChoice.auto,
-    target: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--target",
-            "-t",
-            help="Tune level thresholds, e.g. precision>=0.9, reject:precision>=0.95, "
-            "recall>=0.8, review_share<=0.1 (repeatable).",
-        ),
-    ] = None,
-    plot: Annotated[
-        Path | None, typer.Option("--plot", help="Draw histograms and reliability diagrams (PNG).")
-    ] = None,
-    min_items: Annotated[
-        int | None,
-        typer.Option("--min-items", min=2, help="Override calibration_fit.min_items."),
-    ] = None,
+    method: FitMethodOption = FitMethodChoice.auto,
+    target: TargetOption = None,
+    plot: PlotOption = None,
+    min_items: MinItemsOption = None,
 ) -> None:
     """Fit per-language calibration from your own content; write a YAML fragment and a plot."""
-    from qualitygate.calibration_run import LazyScorer, read_samples, run_calibration
-    from qualitygate.pipeline import QualityGate
-    from qualitygate.scoring import load_scorer
+    from qualitygate.calibrate import extras, report, run, samples, thresholds
+    from qualitygate.calibrate import plot as plots
 
     settings = settings_or_exit(config, **model_overrides(model))
     check_input(str(source))
     check_output(output, force)
     check_folder(plot, "--plot")
-    targets = _calibration_targets(target or [], plot is not None)
-
-    _quiet_transformers()
-    # The gate is built from these settings, so detection follows this --config too.
-    gate = QualityGate.from_settings(settings, LazyScorer(lambda: load_scorer(settings.model)))
     try:
-        samples = read_samples(read_input(str(source)), gate)
+        targets = thresholds.parse_targets(target or [])
+        extras.require_extras(plot=plot is not None)
+        _quiet_transformers()
+        found = samples.read_samples(read_input(str(source)), samples.gate_for(settings))
+        if found.test_model:
+            say(TEST_MODEL_NOTICE, style="yellow", label="warning:")
+        for line in found.skipped:
+            say(line, style="yellow", label="skipped")
+        outcome = run.run_calibration(found, settings, method.value, targets, min_items)
     except QualityGateError as exc:
         raise fail(exc.message) from None
-    test_model = samples.model is not None and samples.model.test_model
-    if test_model:
-        say(TEST_MODEL_NOTICE, style="yellow", label="warning:")
-    for line in samples.skipped:
-        say(line, style="yellow", label="skipped")
-    try:
-        outcome = run_calibration(samples, settings, method.value, targets, min_items)
-    except QualityGateError as exc:
-        raise fail(exc.message) from None
-    levels = _print_calibration_report(outcome, settings)
-
-    model_name = samples.model.name if samples.model else "raw_reward from the input file"
-    _write_fragment(outcome, source, model_name, test_model, output)
-    if plot is not None:
-        from qualitygate.calibration_plot import plot_calibration
-
-        title = f"{source.name}: {model_name}" + (" (TEST MODEL)" if test_model else "")
-        ece_bins = settings.calibration_fit.ece_bins
-        try:
-            plot_calibration(plot, outcome.fits, samples.by_language(), levels, ece_bins, title)
-        except OSError as exc:
-            raise fail(f"cannot write --plot {plot} ({exc.strerror or exc})") from None
-        say(f"wrote {plot}")
-
-
-def _calibration_targets(texts: list[str], plot: bool) -> list[Any]:
-    """Parse ``--target``s and check the extra is installed, before any work."""
-    from qualitygate.calibration_fit import require_extra
-    from qualitygate.thresholds import TargetError, parse_target
-
-    try:
-        targets = [parse_target(text) for text in texts]
-        for module in ("sklearn", *(["matplotlib"] if plot else [])):
-            require_extra(module)
-    except TargetError as exc:
-        raise fail(str(exc)) from None
-    except QualityGateError as exc:
-        raise fail(exc.message) from None
-    return targets
-
-
-def _print_calibration_report(outcome: Any, settings: Settings) -> Any:
-    """The fit table, the tuning and the confusion tables on stderr; returns the levels."""
-    from qualitygate.calibration_report import confusion_table, fit_table, tuning_lines
-    from qualitygate.thresholds import pooled
-
-    report = Console(stderr=True, width=160)
-    report.print(fit_table(outcome.fits))
-    if outcome.tuning is not None:
-        for line in tuning_lines(outcome.tuning):
-            report.print(escape(line), highlight=False)
-    levels = outcome.tuning.levels if outcome.tuning else settings.levels
-    confusions = dict(outcome.confusions)
-    if len(confusions) > 1:
-        confusions["all"] = pooled(confusions)
-    report.print(confusion_table(confusions, levels))
-    return levels
-
-
-def _write_fragment(
-    outcome: Any, source: Path, model_name: str, test_model: bool, output: Path | None
-) -> None:
-    from qualitygate.calibration_report import fragment_yaml
-
-    header = [
-        f"qualitygate calibrate {source.name}: {len(outcome.samples.samples)} items, "
-        f"{len(outcome.samples.skipped)} skipped; model {model_name}",
-        "Load it with --config, or paste its sections into your config file.",
-    ]
-    if test_model:
-        header.append(TEST_MODEL_NOTICE)
-    text = fragment_yaml(outcome.fits, outcome.tuning, header)
+    report.print_report(Console(stderr=True, width=160), outcome)
+    text = report.fragment_yaml(outcome, source.name, TEST_MODEL_NOTICE)
     if output is None:
         sys.stdout.write(text)
-        return
+    else:
+        _write_or_fail("--output", output, lambda: output.write_text(text, encoding="utf-8"))
+    if plot is not None:
+        _write_or_fail("--plot", plot, lambda: plots.plot_calibration(plot, outcome, source.name))
+
+
+def _write_or_fail(option: str, path: Path, write: Callable[[], object]) -> None:
+    """Run ``write``; a file that cannot be written exits with one line naming the option."""
     try:
-        output.write_text(text, encoding="utf-8")
+        write()
     except OSError as exc:
-        raise fail(f"cannot write --output {output} ({exc.strerror or exc})") from None
-    say(f"wrote {output}")
+        raise fail(f"cannot write {option} {path} ({exc.strerror or exc})") from None
+    say(f"wrote {path}")

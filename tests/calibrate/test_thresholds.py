@@ -5,17 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qualitygate.config import DecisionPolicy, LevelThresholds, load_settings
-from qualitygate.thresholds import (
+from qualitygate.calibrate.confusion import confusion, pooled
+from qualitygate.calibrate.thresholds import (
     Target,
     TargetError,
     achieved,
     boundaries,
-    confusion,
     parse_target,
-    pooled,
     tune_levels,
 )
+from qualitygate.config import DecisionPolicy, LevelThresholds, load_settings
 
 LEVELS = LevelThresholds(excellent=0.8, good=0.6, fair=0.4)
 

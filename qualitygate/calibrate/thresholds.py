@@ -1,21 +1,21 @@
-"""Picking level thresholds from a target, ORES-style, and showing what they would do.
+"""Picking level thresholds from a target, ORES-style.
 
 An operator says what they need (``precision>=0.9``: of what is approved, 90% should be
 content a person would accept; ``recall>=0.8``; ``reject:precision>=0.95``;
 ``review_share<=0.1``: at most a tenth of content waits for a person) and this module
 moves the one level threshold that decides it, the way ORES's threshold optimisation
-answers "maximum recall at precision >= 0.9". It then shows, per language, what the
-thresholds would have done to the labelled content (a confusion table).
+answers "maximum recall at precision >= 0.9", and says what each target achieved.
 
 Thresholds act on calibrated scores, which is why they are shared by all languages: the
 per-language calibration is what makes one threshold mean the same everywhere. This
-module must not fit calibrations, read files or print.
+module must not fit calibrations, read files or print; ``confusion`` shows what the
+thresholds would have done.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Literal
@@ -23,19 +23,18 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from qualitygate.calibrate.errors import TargetError
 from qualitygate.config import LEVELS, Decision, DecisionPolicy, Level, LevelThresholds
 from qualitygate.grading import level_for
 
 Metric = Literal["precision", "recall", "review_share"]
+# From the most lenient to the strictest: the column order of every table, and the order
+# in which decisions must fall as levels fall.
 DECISIONS: tuple[Decision, ...] = ("approve", "review", "reject")
 _TARGET = re.compile(
     r"^\s*(?:(?P<decision>approve|reject)\s*:\s*)?(?P<metric>precision|recall|review_share)"
     r"\s*(?P<op>>=|<=)\s*(?P<value>[0-9]*\.?[0-9]+)\s*$"
 )
-
-
-class TargetError(ValueError):
-    """A target that cannot be parsed or met; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,11 @@ def parse_target(text: str) -> Target:
     return Target(metric=metric, value=value, decision=match["decision"] or "approve")  # type: ignore[arg-type]
 
 
+def parse_targets(texts: Sequence[str]) -> list[Target]:
+    """Every ``--target``, parsed; the first bad one raises ``TargetError``."""
+    return [parse_target(text) for text in texts]
+
+
 @dataclass(frozen=True)
 class Boundaries:
     """Which level's threshold decides approval and which decides rejection.
@@ -86,9 +90,8 @@ class Boundaries:
 
 
 def boundaries(policy: DecisionPolicy) -> Boundaries:
-    rank = {"approve": 2, "review": 1, "reject": 0}
-    decisions = [policy.by_level[level] for level in LEVELS]
-    if any(rank[b] > rank[a] for a, b in pairwise(decisions)):
+    strictness = [DECISIONS.index(policy.by_level[level]) for level in LEVELS]
+    if any(lower < upper for upper, lower in pairwise(strictness)):
         raise TargetError(
             "decisions.by_level does not fall from approve to reject as levels fall; "
             "threshold tuning needs a policy that does"
@@ -255,66 +258,3 @@ def achieved(
         return float(np.mean(labels[chosen] == wanted)) if np.any(chosen) else float("nan")
     relevant = labels == wanted
     return float(np.mean(chosen[relevant])) if np.any(relevant) else float("nan")
-
-
-@dataclass(frozen=True)
-class Confusion:
-    """Labelled items by human label (rows) and gate decision (columns); plus unlabelled."""
-
-    counts: dict[str, dict[Decision, int]]
-
-    def cell(self, label: str, decision: Decision) -> int:
-        return self.counts[label][decision]
-
-    @property
-    def approve_precision(self) -> float:
-        approved = self.cell("accept", "approve") + self.cell("reject", "approve")
-        return self.cell("accept", "approve") / approved if approved else float("nan")
-
-    @property
-    def approve_recall(self) -> float:
-        accepts = sum(self.counts["accept"].values())
-        return self.cell("accept", "approve") / accepts if accepts else float("nan")
-
-    @property
-    def review_share(self) -> float:
-        total = sum(sum(row.values()) for row in self.counts.values())
-        reviewed = sum(row["review"] for row in self.counts.values())
-        return reviewed / total if total else float("nan")
-
-
-def confusion(
-    scores: NDArray[np.float64],
-    labels: NDArray[np.int_],
-    levels: LevelThresholds,
-    policy: DecisionPolicy,
-) -> Confusion:
-    counts: dict[str, dict[Decision, int]] = {
-        row: dict.fromkeys(DECISIONS, 0) for row in ("accept", "reject", "unlabelled")
-    }
-    names = {1: "accept", 0: "reject", -1: "unlabelled"}
-    for decision, label in zip(decisions_for(scores, levels, policy), labels, strict=True):
-        counts[names[int(label)]][decision] += 1
-    return Confusion(counts=counts)
-
-
-def confusion_by_language(
-    groups: Mapping[str, tuple[NDArray[np.float64], NDArray[np.int_]]],
-    levels: LevelThresholds,
-    policy: DecisionPolicy,
-) -> dict[str, Confusion]:
-    return {
-        code: confusion(scores, labels, levels, policy) for code, (scores, labels) in groups.items()
-    }
-
-
-def pooled(confusions: Mapping[str, Confusion]) -> Confusion:
-    """All languages' tables added together."""
-    counts: dict[str, dict[Decision, int]] = {
-        label: dict.fromkeys(DECISIONS, 0) for label in ("accept", "reject", "unlabelled")
-    }
-    for matrix in confusions.values():
-        for label, row in matrix.counts.items():
-            for decision, count in row.items():
-                counts[label][decision] += count
-    return Confusion(counts=counts)

@@ -11,19 +11,17 @@ not fit anything: it draws what it is handed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qualitygate.calibration_fit import (
-    LanguageFit,
-    apply_calibration,
-    reliability_curve,
-    require_extra,
-)
+from qualitygate.calibrate.extras import require_extra
+from qualitygate.calibrate.fit import LanguageFit
+from qualitygate.calibrate.methods import apply_calibration
+from qualitygate.calibrate.metrics import reliability_curve
+from qualitygate.calibrate.run import CalibrationOutcome
 from qualitygate.config import LevelThresholds
 
 _COLOURS = {"accept": "#2e7d32", "reject": "#c62828", "unlabelled": "#9e9e9e"}
@@ -37,34 +35,33 @@ def _pyplot() -> Any:
     return require_extra("matplotlib.pyplot")
 
 
-def plot_calibration(
-    path: Path,
-    fits: Mapping[str, LanguageFit],
-    raw_by_language: Mapping[str, tuple[NDArray[np.float64], NDArray[np.int_]]],
-    levels: LevelThresholds,
-    bins: int,
-    title: str = "",
-) -> Path:
-    """Draw every language's row and write a PNG to ``path``."""
+def plot_calibration(path: Path, outcome: CalibrationOutcome, source_name: str) -> Path:
+    """Draw every language's row of a run and write a PNG to ``path``."""
     plt = _pyplot()
-    codes = sorted(raw_by_language)
+    groups = outcome.samples.by_language()
+    levels, bins = outcome.levels, outcome.options.ece_bins
     figure, axes = plt.subplots(
-        len(codes), 2, figsize=(11, 3.1 * len(codes) + 0.6), squeeze=False, dpi=_DPI
+        len(groups), 2, figsize=(11, 3.1 * len(groups) + 0.6), squeeze=False, dpi=_DPI
     )
     edges = np.linspace(0.0, 1.0, bins * 2 + 1)
-    for row, code in zip(axes, codes, strict=True):
-        raw, labels = raw_by_language[code]
-        fit = fits[code]
+    for row, (code, (raw, labels)) in zip(axes, sorted(groups.items()), strict=True):
+        fit = outcome.fits[code]
         scores = apply_calibration(fit.effective, raw)
         _histogram(row[0], scores, labels, edges, levels, fit)
         _reliability(row[1], raw, labels, fit, bins)
-    if title:
-        figure.suptitle(title, fontsize=11)
+    figure.suptitle(_title(outcome, source_name), fontsize=11)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", dpi=_DPI)
     plt.close(figure)
     return path
+
+
+def _title(outcome: CalibrationOutcome, source_name: str) -> str:
+    samples = outcome.samples
+    return f"{source_name}: {samples.reward_source}" + (
+        " (TEST MODEL)" if samples.test_model else ""
+    )
 
 
 def _describe(fit: LanguageFit) -> str:

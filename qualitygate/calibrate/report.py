@@ -1,24 +1,28 @@
-"""What ``qualitygate calibrate`` shows and writes: the fit table, the confusion tables
-and the YAML fragment.
+"""What ``qualitygate calibrate`` shows and writes: the fit table, the tuning, the confusion
+tables and the YAML fragment.
 
-Turns fits and confusions into rich tables for people and into YAML text that merges
-into a config's ``languages`` (and ``levels``) sections. It must not fit, score or decide
-where output goes: the CLI does that.
+Turns a run's outcome into rich tables for people and into YAML text that merges into a
+config's ``languages`` (and ``levels``) sections. It must not fit, score or decide where
+output goes: the caller hands in the console and writes the text.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from qualitygate.calibration_fit import LanguageFit, Metrics, fragment
+from qualitygate.calibrate.confusion import Confusion, pooled
+from qualitygate.calibrate.fit import LanguageFit
+from qualitygate.calibrate.metrics import Metrics
+from qualitygate.calibrate.run import CalibrationOutcome
+from qualitygate.calibrate.thresholds import DECISIONS, Tuning
 from qualitygate.config import LevelThresholds
-from qualitygate.thresholds import DECISIONS, Confusion, Tuning
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -33,6 +37,18 @@ def _change(before: Metrics | None, after: Metrics | None, name: str) -> str:
     if old is None and new is None:
         return "-"
     return f"{_num(old)} → {_num(new)}"
+
+
+def print_report(console: Console, outcome: CalibrationOutcome) -> None:
+    """The fit table, the tuning (when targets were given) and the confusion tables."""
+    console.print(fit_table(outcome.fits))
+    if outcome.tuning is not None:
+        for line in tuning_lines(outcome.tuning):
+            console.print(escape(line), highlight=False)
+    confusions = dict(outcome.confusions)
+    if len(confusions) > 1:
+        confusions["all"] = pooled(confusions)
+    console.print(confusion_table(confusions, outcome.levels))
 
 
 def fit_table(fits: Mapping[str, LanguageFit], title: str = "calibration by language") -> Table:
@@ -101,15 +117,41 @@ def tuning_lines(tuning: Tuning) -> list[str]:
     return lines
 
 
-def fragment_yaml(
-    fits: Mapping[str, LanguageFit],
-    tuning: Tuning | None,
-    header: Sequence[str],
-) -> str:
-    """YAML that ``--config`` loads as is, or whose sections paste into an operator's file."""
-    data: dict[str, Any] = fragment(fits)
-    if tuning is not None:
-        data = {"levels": tuning.levels.model_dump(mode="json"), **data}
+def fragment(fits: Mapping[str, LanguageFit]) -> dict[str, Any]:
+    """The ``languages`` section for the fitted languages, ready to merge into a config."""
+    languages = {
+        code: {"calibration": fit.calibration.model_dump(mode="json")}
+        for code, fit in sorted(fits.items())
+        if fit.calibration is not None
+    }
+    for entry in languages.values():
+        calibration = entry["calibration"]
+        if calibration["method"] == "table":
+            calibration["points"] = [list(point) for point in calibration["points"]]
+        else:
+            # Six significant digits: short in YAML, and a tiny scale never rounds to zero.
+            calibration["center"] = float(f"{calibration['center']:.6g}")
+            calibration["scale"] = float(f"{calibration['scale']:.6g}")
+    return {"languages": languages}
+
+
+def fragment_yaml(outcome: CalibrationOutcome, source_name: str, test_notice: str) -> str:
+    """YAML that ``--config`` loads as is, or whose sections paste into an operator's file.
+
+    Its header comments name the input, the counts and the model; ``test_notice`` is added
+    when the random test model scored the content.
+    """
+    samples = outcome.samples
+    header = [
+        f"qualitygate calibrate {source_name}: {len(samples.samples)} items, "
+        f"{len(samples.skipped)} skipped; model {samples.reward_source}",
+        "Load it with --config, or paste its sections into your config file.",
+    ]
+    if samples.test_model:
+        header.append(test_notice)
+    data: dict[str, Any] = fragment(outcome.fits)
+    if outcome.tuning is not None:
+        data = {"levels": outcome.tuning.levels.model_dump(mode="json"), **data}
         data["levels"] = {k: round(v, 6) for k, v in data["levels"].items()}
     comments = "".join(f"# {line}\n" for line in header)
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from qualitygate.calibration import build_calibrator
 from qualitygate.cli import app
 from qualitygate.config import TableCalibration, load_settings
+from tests.support.calibration import SHIPPED
 
 # the `calibrate` extra; CI installs it, a bare core install skips these
 pytest.importorskip("sklearn")
@@ -209,9 +210,6 @@ def test_calibrate_detects_languages_as_its_config_says(tmp_path: Path) -> None:
     assert set(yaml.safe_load(stdout)["languages"]) == {"und"}
 
 
-SHIPPED = Path(__file__).resolve().parent.parent / "examples" / "labelled.jsonl"
-
-
 def test_the_shipped_example_is_not_too_small_for_the_defaults(test_model_dir: Path) -> None:
     """Every language of examples/labelled.jsonl is considered with the default settings:
     the random test model cannot order it, but no language is kept for having too few."""
@@ -219,40 +217,3 @@ def test_the_shipped_example_is_not_too_small_for_the_defaults(test_model_dir: P
     assert code == 0, stderr
     assert "min_items" not in stderr
     assert stderr.count("│ 20 │ 10/10 │") == 4  # ko, ja, zh, en: counted and labelled
-
-
-class LabelAwareScorer:
-    """A model that agrees with the shipped labels, noisily: what a fit reward model does."""
-
-    def __init__(self, accepted: set[str]) -> None:
-        from qualitygate.schemas import ModelInfo
-
-        self.info = ModelInfo(name="label-aware", revision="0")
-        self.accepted = accepted
-        self.rng = random.Random(5)
-
-    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
-        return [
-            (1.5 if content in self.accepted else -1.5) + self.rng.gauss(0, 1.0)
-            for _, content in pairs
-        ]
-
-
-def test_the_shipped_example_fits_every_language_with_the_defaults() -> None:
-    from qualitygate.calibration_run import read_samples, run_calibration
-    from qualitygate.jsonl import iter_jsonl
-    from qualitygate.pipeline import QualityGate
-
-    settings = load_settings()
-    lines = list(iter_jsonl(SHIPPED.read_bytes()))
-    gate = QualityGate.from_settings(settings, LabelAwareScorer(set()))
-    accepted = {
-        gate.prepare({k: v for k, v in line.items() if k != "label"}).text
-        for _, line in lines
-        if line["label"] == "accept"
-    }
-    gate = QualityGate.from_settings(settings, LabelAwareScorer(accepted))
-    outcome = run_calibration(read_samples(lines, gate), settings, "auto")
-    assert set(outcome.fits) == {"en", "ja", "ko", "zh"}
-    for code, fit in outcome.fits.items():
-        assert fit.method is not None, f"{code}: {fit.note}"

@@ -1,12 +1,11 @@
-"""The ``calibrate`` job's edges: read a labelled JSONL file, score it, group it by language.
+"""The ``calibrate`` job's input: labelled JSONL lines become raw rewards per language.
 
 Each line is a ``ContentItem`` plus, optionally, ``label`` (accept/reject or a level
 name) and ``raw_reward`` (a score already computed with the same model, which skips the
 model). Items go through the gate's own ``prepare`` (extraction, language detection,
 preprocessing), so the raw rewards and languages are exactly the ones grading would see;
 the model is loaded only if some line lacks a ``raw_reward``. Lines that cannot be used
-are reported with their line number, never dropped silently. Fitting and thresholds live
-in ``calibration_fit`` and ``thresholds``; this module must not print.
+are listed with their line number, never dropped silently. It must not fit or print.
 """
 
 from __future__ import annotations
@@ -18,32 +17,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from qualitygate.calibration_fit import (
-    CalibrationInputError,
-    FitMethod,
-    LanguageFit,
-    apply_calibration,
-    fit_language,
-    parse_label,
-)
+from qualitygate.calibrate.metrics import FloatArray, LabelArray
 from qualitygate.config import Settings
 from qualitygate.errors import QualityGateError
 from qualitygate.jsonl import LineError
 from qualitygate.pipeline import PreparedItem, QualityGate
 from qualitygate.schemas import ModelInfo
-from qualitygate.scoring import Scorer
-from qualitygate.thresholds import (
-    Confusion,
-    Target,
-    TargetError,
-    Tuning,
-    confusion_by_language,
-    tune_levels,
-)
+from qualitygate.scoring import Scorer, load_scorer
 
 CALIBRATE_FIELDS = ("label", "raw_reward")
+ACCEPT_LABELS = frozenset({"accept", "excellent", "good"})
+REJECT_LABELS = frozenset({"reject", "fair", "poor"})
+
+
+def parse_label(value: Any) -> int | None:
+    """1 for accept, 0 for reject, None for no label.
+
+    A level name counts as a binary label: excellent and good are content the operator
+    would publish (accept), fair and poor content they would not (reject).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        label = value.strip().lower()
+        if label in ACCEPT_LABELS:
+            return 1
+        if label in REJECT_LABELS:
+            return 0
+    raise ValueError(
+        f"label: {value!r} is not a label; use accept or reject, a level name "
+        "(excellent, good, fair, poor), or leave it out"
+    )
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,24 @@ class Sample:
 
 @dataclass
 class SampleSet:
+    """Every usable line, the reasons the others were skipped, and the model that scored."""
+
     samples: list[Sample] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "line N: reason"
     scored_by_model: int = 0
     model: ModelInfo | None = None
 
-    def by_language(self) -> dict[str, tuple[NDArray[np.float64], NDArray[np.int_]]]:
+    @property
+    def test_model(self) -> bool:
+        """Whether the raw rewards came from the random test model (and so mean nothing)."""
+        return self.model is not None and self.model.test_model
+
+    @property
+    def reward_source(self) -> str:
+        """Where the raw rewards came from, for a person: the model, or the input file."""
+        return self.model.name if self.model is not None else "raw_reward from the input file"
+
+    def by_language(self) -> dict[str, tuple[FloatArray, LabelArray]]:
         grouped: dict[str, list[Sample]] = defaultdict(list)
         for sample in self.samples:
             grouped[sample.language].append(sample)
@@ -89,15 +106,17 @@ class LazyScorer:
         return self._scorer
 
     @property
-    def loaded(self) -> bool:
-        return self._scorer is not None
-
-    @property
     def info(self) -> ModelInfo:
         return self._get().info
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         return self._get().score(pairs)
+
+
+def gate_for(settings: Settings) -> QualityGate:
+    """The gate lines are prepared and scored with: built from the run's own settings, so
+    detection follows its ``--config`` too, with a model loaded only if a line needs it."""
+    return QualityGate.from_settings(settings, LazyScorer(lambda: load_scorer(settings.model)))
 
 
 def _split_line(value: Any) -> tuple[dict[str, Any], int, float | None]:
@@ -116,6 +135,9 @@ def _split_line(value: Any) -> tuple[dict[str, Any], int, float | None]:
     return item, -1 if label is None else label, raw
 
 
+Pending = list[tuple[int, PreparedItem, int]]  # (line, prepared item, label)
+
+
 def read_samples(
     lines: Iterable[tuple[int, Any]], gate: QualityGate, chunk: int = 256
 ) -> SampleSet:
@@ -125,7 +147,7 @@ def read_samples(
     reads them.
     """
     result = SampleSet()
-    pending: list[tuple[int, PreparedItem, int]] = []
+    pending: Pending = []
     for number, value in lines:
         if isinstance(value, LineError):
             result.skipped.append(value.message)
@@ -143,6 +165,13 @@ def read_samples(
             pending.append((number, prepared, label))
         else:
             result.samples.append(Sample(number, prepared.language.code, raw, label))
+    _score_pending(result, pending, gate, chunk)
+    result.samples.sort(key=lambda s: s.line)
+    return result
+
+
+def _score_pending(result: SampleSet, pending: Pending, gate: QualityGate, chunk: int) -> None:
+    """Score the lines without a raw reward, ``chunk`` at a time, with the gate's model."""
     for offset in range(0, len(pending), chunk):
         window = pending[offset : offset + chunk]
         rewards = gate.scorer.score([(p.prompt, p.text) for _, p, _ in window])
@@ -154,71 +183,3 @@ def read_samples(
         result.scored_by_model += len(window)
     if pending:
         result.model = gate.scorer.info
-    result.samples.sort(key=lambda s: s.line)
-    return result
-
-
-def fit_all(
-    samples: SampleSet, settings: Settings, method: FitMethod, min_items: int | None = None
-) -> dict[str, LanguageFit]:
-    """Fit every language found; raise CalibrationInputError when there is nothing to fit."""
-    if not samples.samples:
-        detail = f" ({len(samples.skipped)} lines unusable)" if samples.skipped else ""
-        raise CalibrationInputError(f"no usable items with a raw reward{detail}")
-    options = settings.calibration_fit
-    if min_items is not None:
-        options = options.model_copy(update={"min_items": min_items})
-    fits = {}
-    for code, (raw, labels) in samples.by_language().items():
-        current = settings.language(code).calibration
-        assert current is not None  # the default entry always has one (validated)
-        fits[code] = fit_language(code, raw, labels, current, options, method)
-    return fits
-
-
-def calibrated_groups(
-    samples: SampleSet, fits: dict[str, LanguageFit]
-) -> dict[str, tuple[NDArray[np.float64], NDArray[np.int_]]]:
-    """Per language, scores under the calibration grading would use after this run."""
-    return {
-        code: (apply_calibration(fits[code].effective, raw), labels)
-        for code, (raw, labels) in samples.by_language().items()
-    }
-
-
-@dataclass
-class CalibrationOutcome:
-    """Everything one ``calibrate`` run produced, for the report, the YAML and the plot."""
-
-    samples: SampleSet
-    fits: dict[str, LanguageFit]
-    tuning: Tuning | None
-    confusions: dict[str, Confusion]
-
-
-def run_calibration(
-    samples: SampleSet,
-    settings: Settings,
-    method: FitMethod,
-    targets: Sequence[Target] = (),
-    min_items: int | None = None,
-) -> CalibrationOutcome:
-    """Fit each language, then tune thresholds on the pooled calibrated scores if asked.
-
-    The confusion tables use the tuned thresholds, or the configured ones without targets,
-    so an operator always sees what grading would do with the fragment applied.
-    """
-    fits = fit_all(samples, settings, method, min_items)
-    groups = calibrated_groups(samples, fits)
-    tuning = None
-    levels = settings.levels
-    if targets:
-        scores = np.concatenate([scores for scores, _ in groups.values()])
-        labels = np.concatenate([labels for _, labels in groups.values()])
-        try:
-            tuning = tune_levels(targets, scores, labels, settings.levels, settings.decisions)
-        except TargetError as exc:
-            raise CalibrationInputError(str(exc)) from None
-        levels = tuning.levels
-    confusions = confusion_by_language(groups, levels, settings.decisions)
-    return CalibrationOutcome(samples=samples, fits=fits, tuning=tuning, confusions=confusions)
