@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from kombu import Connection
 
-from qualitygate.client import TASK_NAME, QualityGateClient
+from qualitygate.client import QualityGateClient
+from qualitygate.protocol import TASK_NAME
 from tests.conftest import TEST_REDIS_URL
 from tests.support.results import read_all
 from tests.support.workers import QueueNamespace, WorkerProcess, worker_environment

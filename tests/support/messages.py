@@ -9,7 +9,7 @@ import uuid
 import redis
 from kombu import Connection
 
-from qualitygate.client import TASK_NAME
+from qualitygate.protocol import TASK_NAME
 
 
 def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
