@@ -124,8 +124,9 @@ class QualityGateClient:
         if self._broker is None:
             from kombu import Connection
 
+            # The retry policy bounds connecting too, which kombu would otherwise retry forever.
             options = {"visibility_timeout": self.settings.worker.visibility_timeout_s}
-            self._broker = Connection(self._url, transport_options=options)
+            self._broker = Connection(self._url, transport_options=options | _SEND_RETRY)
         return self._broker
 
     def _record_in_flight(self, task_ids: list[str], payloads: list[Any]) -> None:
