@@ -1,9 +1,11 @@
 """The CMS side of the queue: send items to the workers, read results back from Redis.
 
-Owns the message format a CMS sends (one Celery task message per item, JSON only, the
-item as the task's one argument) and the consumer-group reading of the results stream,
-including reclaiming entries a dead consumer left unacknowledged. This is the only module
-of ``qualitygate`` that imports Celery or Redis; it must not import ``workers``.
+Owns the sending (one task message per item, built by ``qualitygate.protocol``, published
+with kombu) and the consumer-group reading of the results stream, including reclaiming
+entries a dead consumer left unacknowledged. The message format and the key names are the
+protocol's, not this module's. With the CLI, this is the only module of ``qualitygate``
+that imports Redis or kombu (kombu only when sending, so reading results needs no
+broker library loaded); it must not import ``workers`` or Celery.
 """
 
 from __future__ import annotations
@@ -11,26 +13,27 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import redis
-from celery import Celery
-from kombu.exceptions import OperationalError
-from kombu.utils.uuid import uuid
 from pydantic import ValidationError
 
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import ConfigError, InvalidItemError, RedisUnavailableError
+from qualitygate.protocol import Keys, dump_payload, encode_task
 from qualitygate.redis_url import mask_url, normalise_redis_url
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
 
 logger = logging.getLogger(__name__)
 
-# The task the workers register; a CMS in another language sends Celery protocol 2
-# messages with this task name and the item as the only positional argument.
-TASK_NAME = "qualitygate.grade"
+if TYPE_CHECKING:
+    from kombu import Connection
+
+# Celery's own publishing retries: a Redis that blinks does not fail a submit.
+_SEND_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 class ResultEntry(NamedTuple):
@@ -38,20 +41,6 @@ class ResultEntry(NamedTuple):
 
     entry_id: str
     result: GradeResult
-
-
-def celery_client_config(settings: Settings) -> dict[str, Any]:
-    """What a producer needs: the broker, JSON only, and the queue the workers read."""
-    return {
-        "broker_url": settings.redis.url,
-        "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": settings.worker.visibility_timeout_s},
-        "task_serializer": "json",
-        "accept_content": ["json"],
-        "task_ignore_result": True,
-        "task_default_queue": settings.worker.queue,
-        "task_routes": {TASK_NAME: {"queue": settings.worker.queue}},
-    }
 
 
 class QualityGateClient:
@@ -67,16 +56,16 @@ class QualityGateClient:
         self.settings = settings if settings is not None else load_settings()
         url = _checked_url(redis_url) if redis_url else self.settings.redis.url
         self._url = url
-        config = celery_client_config(self.settings) | {"broker_url": url}
-        self._celery = Celery("qualitygate-client", set_as_current=False)
-        self._celery.conf.update(config)
+        self._broker: Connection | None = None
+        self.keys = Keys.from_settings(self.settings)
         self.redis: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
-        self.stream = self.settings.streams.results
+        self.stream = self.keys.results
         self._last_group: str | None = None
         self._claim_cursor: dict[str, str] = {}
 
     def close(self) -> None:
-        self._celery.close()
+        if self._broker is not None:
+            self._broker.release()
         self.redis.close()
 
     def __enter__(self) -> QualityGateClient:
@@ -89,6 +78,8 @@ class QualityGateClient:
     def reporting_unreachable(self) -> Iterator[None]:
         """Turn Redis being unreachable inside the block into one RedisUnavailableError
         naming the (masked) URL, so a command line prints a line, not a traceback."""
+        from kombu.exceptions import OperationalError  # kombu's, when sending failed
+
         try:
             yield
         except (redis.ConnectionError, redis.TimeoutError, OperationalError) as exc:
@@ -114,30 +105,39 @@ class QualityGateClient:
         go as they are and a bad one comes back as an error result on the stream.
         """
         payloads = [self._payload(index, item, validate) for index, item in enumerate(items)]
-        task_ids = [uuid() for _ in payloads]
+        task_ids = [str(uuid.uuid4()) for _ in payloads]
         self._record_in_flight(task_ids, payloads)
-        with self._celery.producer_or_acquire() as producer:
-            for task_id, payload in zip(task_ids, payloads, strict=True):
-                self._celery.send_task(
-                    TASK_NAME,
-                    args=[payload],
-                    task_id=task_id,
-                    queue=self.settings.worker.queue,
-                    serializer="json",
-                    producer=producer,
-                )
+        queue = self.settings.worker.queue
+        producer = self._connection().Producer()
+        for task_id, payload in zip(task_ids, payloads, strict=True):
+            message = encode_task(payload, task_id)
+            producer.publish(
+                message.body,
+                **message.publish_options(queue),
+                retry=True,
+                retry_policy=_SEND_RETRY,
+            )
         return task_ids
+
+    def _connection(self) -> Connection:
+        """The broker connection, opened on the first submit (kombu, imported then)."""
+        if self._broker is None:
+            from kombu import Connection
+
+            # The retry policy bounds connecting too, which kombu would otherwise retry forever.
+            options = {"visibility_timeout": self.settings.worker.visibility_timeout_s}
+            self._broker = Connection(self._url, transport_options=options | _SEND_RETRY)
+        return self._broker
 
     def _record_in_flight(self, task_ids: list[str], payloads: list[Any]) -> None:
         """Keep each payload until its result is published, so a worker can send again a
         message the broker lost (see ``workers/redeliver.py``)."""
-        payload_key, at_key = in_flight_keys(self.settings)
+        payload_key, at_key = self.keys.in_flight_payloads, self.keys.in_flight_sent_at
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         for index, (task_id, payload) in enumerate(zip(task_ids, payloads, strict=True)):
             try:
-                # ASCII escapes keep lone surrogates (valid in JSON, not in UTF-8) storable.
-                encoded = json.dumps(payload, default=str)
+                encoded = dump_payload(payload)
             except (RecursionError, ValueError) as exc:
                 # Unvalidated items still have to be JSON: say which, before anything is sent.
                 raise InvalidItemError(
@@ -215,7 +215,7 @@ class QualityGateClient:
 
     def get(self, item_id: str) -> GradeResult | None:
         """The latest result for an item id, while its TTL lasts; None when there is none."""
-        raw = self.redis.get(self.settings.streams.result_key_prefix + item_id)
+        raw = self.redis.get(self.keys.result(item_id))
         return GradeResult.model_validate_json(raw) if raw else None
 
 
@@ -225,13 +225,6 @@ def _checked_url(url: str) -> str:
         return normalise_redis_url(url)
     except ValueError as exc:
         raise ConfigError(f"redis_url: {exc}") from None
-
-
-def in_flight_keys(settings: Settings) -> tuple[str, str]:
-    """The hash of payloads submitted but not yet published, and the sorted set of when
-    each was (last) sent; the publisher removes an entry when its result is out."""
-    prefix = settings.streams.state_key_prefix
-    return f"{prefix}inflight", f"{prefix}inflight:sent-at"
 
 
 def _entries(messages: Iterable[Any]) -> list[ResultEntry]:

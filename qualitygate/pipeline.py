@@ -29,6 +29,7 @@ from qualitygate.errors import (
 from qualitygate.extract import extract
 from qualitygate.grading import decide, level_for, recommend
 from qualitygate.language import LanguageGuess, LanguageIdentifier
+from qualitygate.protocol import item_id_of
 from qualitygate.rules import RuleEngine
 from qualitygate.schemas import (
     ContentItem,
@@ -36,7 +37,6 @@ from qualitygate.schemas import (
     GradeResult,
     check_extracted_size,
     echoable_metadata,
-    item_id_of,
     validate_item,
 )
 from qualitygate.scoring import Scorer, load_scorer

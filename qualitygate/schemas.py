@@ -203,23 +203,6 @@ def _item_error_message(exc: ValidationError) -> str:
     return format_validation_error(exc).replace("Value error, ", "")
 
 
-def item_id_of(data: Any, fallback: str = "") -> str:
-    """The id a result for ``data`` carries, valid or not, in-process and in the worker.
-
-    The item's own id when it is usable (a string, or an integer, of 1 to 256 characters),
-    else ``fallback``: the task id of the message that carried it in the worker, ``""``
-    in-process (where results come back in input order). Never a truncated id, which
-    could be another item's.
-    """
-    if isinstance(data, ContentItem):
-        return data.id
-    raw = data.get("id") if isinstance(data, Mapping) else None
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        return fallback
-    text = str(raw)
-    return scrub_surrogates(text) if 1 <= len(text) <= 256 else fallback
-
-
 def echoable_metadata(data: Any, limits: Limits) -> dict[str, Any]:
     """The metadata to echo in an error result: only a JSON object within the size limit."""
     raw = data.metadata if isinstance(data, ContentItem) else None

@@ -196,5 +196,5 @@ def test_deep_metadata_in_process_is_a_field_error(gate: QualityGate) -> None:
 
 def test_an_unusable_id_is_never_truncated(gate: QualityGate) -> None:
     results = gate.grade([{"id": "x" * 300, "text": "hi"}, {"id": 5, "text": "hi"}])
-    assert [r.id for r in results] == ["", "5"]  # the rule of schemas.item_id_of
+    assert [r.id for r in results] == ["", "5"]  # the rule of protocol.item_id_of
     assert all(r.status == "error" for r in results)

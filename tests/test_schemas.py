@@ -9,10 +9,10 @@ import pytest
 
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import InvalidItemError
+from qualitygate.protocol import item_id_of
 from qualitygate.schemas import (
     ContentItem,
     GradeResult,
-    item_id_of,
     max_message_bytes,
     nesting_depth,
     scrub_surrogates,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qualitygate.client import TASK_NAME
 from qualitygate.config import Settings
+from qualitygate.protocol import TASK_NAME
 from workers.app import celery_config, create_app
 
 

@@ -1,6 +1,7 @@
 """The Celery app, built from the one settings model, and the worker's process lifecycle.
 
-Owns every Celery and kombu setting the worker runs with and the signal handlers that
+Owns every Celery and kombu setting the worker runs with (on top of the ones it shares with
+producers, ``qualitygate.protocol.celery_settings``) and the signal handlers that
 load the model in each pool process (after the fork), serve metrics from the main process
 and format logs. ``celery -A workers.app worker`` and ``celery -A workers.app flower``
 work with the module-level ``app``; ``qualitygate worker`` is the same app with the right
@@ -19,8 +20,8 @@ from typing import Any
 import redis
 from celery import Celery, signals
 
-from qualitygate.client import celery_client_config
 from qualitygate.config import Settings, load_settings, mask_url
+from qualitygate.protocol import SAFE_CONTENT, SERIALIZER, celery_settings
 from workers import logs, metrics
 from workers.inbound import cap_decompression
 from workers.redeliver import Redeliverer
@@ -32,7 +33,7 @@ logger = logging.getLogger("qualitygate.worker")
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     worker = settings.worker
-    return celery_client_config(settings) | {
+    return celery_settings(settings) | {
         "broker_transport_options": {
             # A message held (buffered or being graded) longer than this is delivered again.
             "visibility_timeout": worker.visibility_timeout_s,
@@ -44,10 +45,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         # kombu's Redis transport, surviving queue entries that are not kombu messages.
         "broker_transport": "workers.transport:Transport",
-        "accept_content": ["json"],
-        "result_accept_content": ["json"],
-        "event_serializer": "json",
-        "result_serializer": "json",
+        "accept_content": [SERIALIZER],
+        "result_accept_content": [SERIALIZER],
+        "event_serializer": SERIALIZER,
+        "result_serializer": SERIALIZER,
         "result_backend": None,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
@@ -63,11 +64,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": True,
         "worker_redirect_stdouts": False,
     }
-
-
-#: The only content type a worker may decode: pickle, yaml or msgpack from the queue would
-#: let whoever can write to Redis run code in the worker (pickle) or build odd objects.
-SAFE_CONTENT = frozenset({"json", "application/json"})
 
 
 class UnsafeSerializerError(RuntimeError):

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from qualitygate.config import Settings
 from qualitygate.errors import InvalidItemError, QualityGateError, ScoringError
-from qualitygate.schemas import GradeResult, echoable_metadata, item_id_of
+from qualitygate.protocol import item_id_of
+from qualitygate.schemas import GradeResult, echoable_metadata
 from workers import metrics
 from workers.logs import content_field
 from workers.publish import Outgoing, ResultPublisher

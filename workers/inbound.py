@@ -2,8 +2,8 @@
 
 Owns the bounds every message meets before celery-batches sees it: its size (compressed
 bodies are inflated with a cap, since kombu inflates them before any other code runs),
-its shape (a Celery protocol-2 body ``[args, kwargs, embed]``, or a protocol-1 dict) and
-the nesting depth of each field. A message that fails one gets a one-line problem naming
+its shape (a task message as ``qualitygate.protocol.decode_task`` reads it) and the
+nesting depth of each field. A message that fails one gets a one-line problem naming
 the field and the limit; ``workers.unreadable`` answers it. Nothing here grades, publishes
 or imports the model.
 """
@@ -13,16 +13,16 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kombu import compression
 
 from qualitygate.config import Limits
+from qualitygate.protocol import MalformedTaskError, decode_task, usable_id
 from qualitygate.schemas import check_nesting, max_message_bytes, nesting_depth
 
-_MAX_ID_CHARS = 256
 _LIMIT_NAMES = "limits.max_text_chars, max_title_chars, max_prompt_chars, max_metadata_bytes"
 
 
@@ -100,27 +100,15 @@ def message_problem(message: Any, body: Any, limits: Limits) -> Refusal | None:
     if size > cap:
         return Refusal(too_large(size, cap))
     headers = message.headers if isinstance(message.headers, dict) else {}
-    task_id = headers.get("id")
-    if body is None and not (isinstance(task_id, str) and 0 < len(task_id) <= _MAX_ID_CHARS):
+    if body is None and usable_id(headers.get("id")) is None:
         return Refusal("message: its task id (headers.id) is not a string of 1 to 256 characters")
-    payload = message.payload if body is None else body
-    if body is None:
-        shaped = (
-            isinstance(payload, list | tuple)
-            and len(payload) == 3
-            and isinstance(payload[0], list | tuple)
-            and isinstance(payload[1], dict)
-            and isinstance(payload[2], dict | None)
-        )
-        if not shaped:
-            return Refusal("message: the body is not a Celery task message ([args, kwargs, embed])")
-        args, kwargs, embed = payload
-    elif isinstance(payload, Mapping):
-        args, kwargs, embed = payload.get("args", []), payload.get("kwargs", {}), payload
-        if not isinstance(args, list | tuple) or not isinstance(kwargs, dict):
-            return Refusal("message: the body's args or kwargs are not a list and an object")
-    else:
-        return Refusal("message: the body is not a Celery task message")
+    try:
+        if body is None:
+            args, kwargs, embed = decode_task(message.payload, version=2)
+        else:
+            args, kwargs, embed = decode_task(body, version=1)
+    except MalformedTaskError as exc:
+        return Refusal(str(exc))
     return nesting_problem([*args, *kwargs.values()], embed, limits)
 
 

@@ -7,13 +7,13 @@ every payload it submits; the publisher clears the record with the result. This 
 in each worker's main process, re-sends what is still recorded after
 ``worker.redeliver_after_s`` (longer than the visibility timeout, so messages a live or
 restarted worker can still restore are left to kombu). The same task id is used, and
-publishing is once per task id, so a message sent twice still gives one result. It must
-not grade anything.
+publishing is once per task id, so a message sent twice still gives one result. The
+message is ``qualitygate.protocol``'s, as the client builds it. It must not grade
+anything.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -21,8 +21,8 @@ import time
 import redis
 from celery import Celery
 
-from qualitygate.client import TASK_NAME, in_flight_keys
 from qualitygate.config import Settings
+from qualitygate.protocol import Keys, encode_task, load_payload
 from workers.publish import ResultPublisher
 
 logger = logging.getLogger("qualitygate.worker")
@@ -37,10 +37,10 @@ class Redeliverer:
         self.app = app
         self.settings = settings
         self.redis = client
-        self.payload_key, self.sent_at_key = in_flight_keys(settings)
-        self.lock_key = f"{settings.streams.state_key_prefix}inflight:sweep-lock"
+        keys = Keys.from_settings(settings)
+        self.payload_key, self.sent_at_key = keys.in_flight_payloads, keys.in_flight_sent_at
+        self.lock_key = keys.redeliver_lock
         self.publisher = ResultPublisher(client, settings)
-        self._stop = threading.Event()
 
     def sweep(self, now: float | None = None) -> int:
         """Re-send every recorded message older than the cut-off; returns how many."""
@@ -51,23 +51,7 @@ class Redeliverer:
         cutoff = now - self.settings.worker.redeliver_after_s
         stale = self.redis.zrangebyscore(self.sent_at_key, "-inf", cutoff, start=0, num=_BATCH)
         task_ids = [raw.decode() if isinstance(raw, bytes) else str(raw) for raw in stale]
-        published = self.publisher.already_published(task_ids)
-        sent = 0
-        for task_id, done in zip(task_ids, published, strict=True):
-            payload = self.redis.hget(self.payload_key, task_id)
-            if payload is None or done:
-                self.redis.hdel(self.payload_key, task_id)
-                self.redis.zrem(self.sent_at_key, task_id)
-                continue
-            self.app.send_task(
-                TASK_NAME,
-                args=[json.loads(payload)],
-                task_id=task_id,
-                queue=self.settings.worker.queue,
-                serializer="json",
-            )
-            self.redis.zadd(self.sent_at_key, {task_id: now}, xx=True)
-            sent += 1
+        sent = self._send_again(task_ids, now)
         if sent:
             logger.warning(
                 "sent %d messages again that had no result after %d s (lost in transit)",
@@ -77,15 +61,32 @@ class Redeliverer:
             )
         return sent
 
+    def _send_again(self, task_ids: list[str], now: float) -> int:
+        """Send each recorded message again, as the client built it; forget the records
+        whose result is out (or whose payload is gone). Returns how many were sent."""
+        published = self.publisher.already_published(task_ids)
+        queue = self.settings.worker.queue
+        sent = 0
+        with self.app.producer_or_acquire() as producer:
+            for task_id, done in zip(task_ids, published, strict=True):
+                payload = self.redis.hget(self.payload_key, task_id)
+                if payload is None or done:
+                    self.redis.hdel(self.payload_key, task_id)
+                    self.redis.zrem(self.sent_at_key, task_id)
+                    continue
+                message = encode_task(load_payload(payload), task_id)
+                producer.publish(message.body, **message.publish_options(queue))
+                self.redis.zadd(self.sent_at_key, {task_id: now}, xx=True)
+                sent += 1
+        return sent
+
     def start(self) -> None:
         thread = threading.Thread(target=self._run, name="qualitygate-redeliver", daemon=True)
         thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _run(self) -> None:
-        while not self._stop.wait(self.settings.worker.redeliver_scan_s):
+        while True:  # a daemon thread: it ends with the worker's main process
+            time.sleep(self.settings.worker.redeliver_scan_s)
             try:
                 self.sweep()
             except Exception:  # Redis away: the next sweep tries again

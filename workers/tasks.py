@@ -31,8 +31,8 @@ from celery_batches import Batches, SimpleRequest
 from celery_batches.trace import apply_batches_task
 from kombu.exceptions import ContentDisallowed, DecodeError
 
-from qualitygate.client import TASK_NAME
 from qualitygate.config import Limits, Settings
+from qualitygate.protocol import TASK_NAME
 from workers.batch import Delivery, delivery_from
 from workers.inbound import Refusal, message_problem
 from workers.runtime import runtime

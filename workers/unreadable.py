@@ -12,27 +12,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from qualitygate.protocol import usable_id
 from workers.batch import Delivery
 from workers.runtime import runtime
 
 logger = logging.getLogger("qualitygate.worker")
 
-_MAX_ID_CHARS = 256
 _KEPT_BODY_BYTES = 65536
-
-
-def _usable_id(value: Any) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= _MAX_ID_CHARS else None
 
 
 def message_ids(message: Any) -> tuple[str | None, bool]:
     """The id to answer under, and whether it is the message's own task id."""
     headers = message.headers if isinstance(message.headers, dict) else {}
     properties = message.properties if isinstance(message.properties, dict) else {}
-    task_id = _usable_id(headers.get("id"))
+    task_id = usable_id(headers.get("id"))
     if task_id is not None:
         return task_id, True
-    return _usable_id(properties.get("correlation_id") or properties.get("delivery_tag")), False
+    return usable_id(properties.get("correlation_id") or properties.get("delivery_tag")), False
 
 
 def dead_copy(message: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import pytest
 import redis
 from celery import Celery
 
-from qualitygate.client import QualityGateClient, celery_client_config, in_flight_keys
+from qualitygate.client import QualityGateClient
+from qualitygate.protocol import Keys, celery_settings
 from qualitygate.schemas import GradeResult
 from tests.integration.conftest import QueueNamespace
 from workers.publish import Outgoing, ResultPublisher
@@ -34,11 +35,12 @@ def test_a_message_lost_in_transit_is_sent_again_once_and_forgotten_when_publish
     ResultPublisher.from_settings(settings).publish(
         [Outgoing(GradeResult(id="b", status="graded", config_version="v"), answered)]
     )
-    payloads, sent_at = in_flight_keys(settings)
+    keys = Keys.from_settings(settings)
+    payloads, sent_at = keys.in_flight_payloads, keys.in_flight_sent_at
     assert redis_client.hkeys(payloads) == [lost]  # publishing cleared the answered one
 
     app = Celery("redeliver-test", set_as_current=False)
-    app.conf.update(celery_client_config(settings) | {"broker_url": settings.redis.url})
+    app.conf.update(celery_settings(settings) | {"broker_url": settings.redis.url})
     sweeper = Redeliverer(app, settings, redis_client)
     too_early = float(redis_client.zscore(sent_at, lost) or 0) + 1
     assert sweeper.sweep(now=too_early) == 0  # younger than redeliver_after_s

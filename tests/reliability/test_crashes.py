@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from qualitygate.client import QualityGateClient, ResultEntry, in_flight_keys
+from qualitygate.client import QualityGateClient, ResultEntry
 from qualitygate.config import Settings
+from qualitygate.protocol import Keys
 from tests.support.redis_server import RedisServer
 from tests.support.results import read_all
 from tests.support.workers import QueueNamespace, WorkerProcess, forget_namespace, wait_for
@@ -185,7 +186,7 @@ def test_five_whole_worker_kills_under_a_steady_stream(
         if len(entries) >= len(submitted):
             return True
         held = any(settings.worker.queue in raw for _, raw in redis_client.hscan_iter("unacked"))
-        in_flight = redis_client.hlen(in_flight_keys(settings)[0])
+        in_flight = redis_client.hlen(Keys.from_settings(settings).in_flight_payloads)
         idle = not batch and not held and redis_client.llen(settings.worker.queue) == 0
         quiet.append(idle and in_flight == 0)
         return quiet[-3:] == [True, True, True]  # three polls in a row, 200 ms apart

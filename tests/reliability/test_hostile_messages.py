@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from qualitygate.client import TASK_NAME, QualityGateClient
+from qualitygate.client import QualityGateClient
 from qualitygate.errors import InvalidItemError
+from qualitygate.protocol import TASK_NAME
 from qualitygate.schemas import max_message_bytes
 from tests.reliability.test_size_limits import PeakSampler, group_rss_bytes
 from tests.support.messages import push_envelope

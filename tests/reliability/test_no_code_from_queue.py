@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kombu import Connection
 
-from qualitygate.client import TASK_NAME, QualityGateClient
+from qualitygate.client import QualityGateClient
 from tests.conftest import TEST_REDIS_URL
+from tests.support.messages import send_raw
 from tests.support.results import read_all
 from tests.support.workers import QueueNamespace, WorkerProcess, worker_environment
 from workers.app import UnsafeSerializerError, refuse_unsafe_serializers
@@ -33,17 +33,7 @@ class _Exploit:
 
 
 def send_pickle(url: str, queue: str, body: object) -> str:
-    task_id = str(uuid.uuid4())
-    with Connection(url) as connection:
-        connection.Producer().publish(
-            pickle.dumps(body),
-            routing_key=queue,
-            content_type="application/x-python-serialize",
-            content_encoding="binary",
-            headers={"task": TASK_NAME, "id": task_id, "lang": "py"},
-            declare=[],
-        )
-    return task_id
+    return send_raw(url, queue, pickle.dumps(body), "application/x-python-serialize", "binary")
 
 
 @pytest.mark.integration

@@ -14,7 +14,8 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from qualitygate.client import TASK_NAME, QualityGateClient
+from qualitygate.client import QualityGateClient
+from qualitygate.protocol import TASK_NAME
 from tests.support.messages import push_envelope
 from tests.support.results import read_all
 from tests.support.workers import QueueNamespace, WorkerProcess

@@ -9,23 +9,29 @@ import uuid
 import redis
 from kombu import Connection
 
-from qualitygate.client import TASK_NAME
+from qualitygate.protocol import TASK_NAME
+
+
+def send_raw(url: str, queue: str, body: bytes, content_type: str, content_encoding: str) -> str:
+    """A message with a Celery task's headers and whatever body and content type a broken
+    or hostile producer chose, published with kombu. Returns its task id."""
+    task_id = str(uuid.uuid4())
+    with Connection(url) as connection:
+        connection.Producer().publish(
+            body,
+            routing_key=queue,
+            content_type=content_type,
+            content_encoding=content_encoding,
+            headers={"task": TASK_NAME, "id": task_id, "lang": "py"},
+            declare=[],
+        )
+    return task_id
 
 
 def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
     """A message a broken producer might send: a Celery task header, a body that is not
     JSON. Returns its task id."""
-    task_id = str(uuid.uuid4())
-    with Connection(settings_url) as connection:
-        connection.Producer().publish(
-            body,
-            routing_key=queue,
-            content_type="application/json",
-            content_encoding="utf-8",
-            headers={"task": TASK_NAME, "id": task_id, "lang": "py"},
-            declare=[],
-        )
-    return task_id
+    return send_raw(settings_url, queue, body, "application/json", "utf-8")
 
 
 def push_envelope(
