@@ -33,7 +33,7 @@ from kombu.exceptions import ContentDisallowed, DecodeError
 
 from qualitygate.client import TASK_NAME
 from qualitygate.config import Limits, Settings
-from workers.batch import Delivery, delivery_from
+from workers.delivery import Delivery, delivery_from
 from workers.inbound import Refusal, message_problem
 from workers.runtime import runtime
 from workers.unreadable import answer
@@ -45,7 +45,7 @@ logger = logging.getLogger("qualitygate.worker")
 CONSUMER_REPORTS = (InvalidTaskError, ContentDisallowed, DecodeError)
 
 
-class GradeBatch(Batches):
+class AckAfterPublishBatches(Batches):
     """Grades buffered messages as one batch; see the module docstring for acks."""
 
     acks_late = True
@@ -192,16 +192,17 @@ def _requeue(requests: list[Request], reason: str) -> None:
 def register_tasks(app: Celery, settings: Settings) -> None:
     """The batch task, sized from config: full batch or flush interval, whichever first."""
     app.task(
-        base=GradeBatch,
+        base=AckAfterPublishBatches,
         name=TASK_NAME,
         bind=False,
         flush_every=settings.worker.batch_size,
         flush_interval=settings.worker.flush_ms / 1000,
         requeue_delay_s=settings.worker.retry_backoff_s,
-    )(grade_batch)
+    )(grade_flushed_requests)
 
 
-def grade_batch(requests: list[SimpleRequest]) -> int:
+def grade_flushed_requests(requests: list[SimpleRequest]) -> int:
     """The task body, in the pool process: grade and publish; returns the messages done."""
     deliveries = [delivery_from(r.id, r.args, r.kwargs) for r in requests]
-    return runtime().grader(pass_through=(SoftTimeLimitExceeded,)).run(deliveries)
+    grader = runtime().delivery_grader(pass_through=(SoftTimeLimitExceeded,))
+    return grader.run(deliveries)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from workers.batch import Delivery
+from workers.delivery import Delivery
 from workers.runtime import runtime
 
 logger = logging.getLogger("qualitygate.worker")
