@@ -3,7 +3,9 @@ once, after any fork.
 
 The main process only ever creates the Redis publisher (for messages it cannot hand to the
 pool); the model is loaded in the pool process that scores, from ``worker_process_init``
-or, failing that, on the first batch, so CUDA is never initialised before a fork.
+or, failing that, on the first batch, so CUDA is never initialised before a fork. It
+builds the batch's grading (``delivery_grader``) on the Redis state; it must not grade
+anything itself, and holds no test hooks (tests install theirs from tests/support).
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ process dies (at once), so the attempt counters in Redis, not the visibility tim
 decide what happens next. Left unacknowledged instead, they would also keep counting
 against this worker's prefetch limit until it restarts.
 
+Names: ``AckAfterPublishBatches`` is that task class (main process: buffering, handing
+over, acks); ``grade_flushed_requests`` is the task body (pool process: requests to
+deliveries, then ``workers.batch.DeliveryGrader``). It must not grade or publish results
+itself, except the error results of messages that never reach the pool.
+
 Two places here run in the main process outside any task, where an exception stops the
 worker or, from the flush timer, strands the batch: the message strategy, which is
 guarded by ``workers.inbound`` (a message it cannot buffer is answered and acknowledged),
@@ -46,7 +51,8 @@ CONSUMER_REPORTS = (InvalidTaskError, ContentDisallowed, DecodeError)
 
 
 class AckAfterPublishBatches(Batches):
-    """Grades buffered messages as one batch; see the module docstring for acks."""
+    """celery-batches' task class, acknowledging a batch only once its results are
+    published; see the module docstring."""
 
     acks_late = True
     ignore_result = True
