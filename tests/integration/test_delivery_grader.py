@@ -14,8 +14,8 @@ from qualitygate.config import Settings
 from qualitygate.language import UNDETERMINED
 from qualitygate.pipeline import QualityGate
 from qualitygate.schemas import GradeResult
-from tests.integration.conftest import QueueNamespace
 from tests.support.scorers import FlakyScorer
+from tests.support.workers import QueueNamespace
 from workers.batch import DeliveryGrader
 from workers.delivery import Delivery
 from workers.publish import ResultPublisher
