@@ -233,14 +233,14 @@ class QualityGate:
     def _score_in_slices(
         self, prepared: Sequence[PreparedItem], progress: Progress | None
     ) -> list[GradeResult]:
-        """``_score`` in one call, or in slices of about a forward pass, each reported."""
+        """``score`` in one call, or in slices of about a forward pass, each reported."""
         if progress is None:
-            return self._score(prepared)
+            return self.score(prepared)
         results: list[GradeResult | None] = [None] * len(prepared)
         left = len(prepared)
         for chunk in self._progress_slices(prepared):
             try:
-                scored = self._score([prepared[i] for i in chunk])
+                scored = self.score([prepared[i] for i in chunk])
             except ScoringError:
                 progress(left)  # every item still gets its (error) result
                 raise
@@ -270,7 +270,16 @@ class QualityGate:
             current.append(index)
         return [*slices, current] if current else slices
 
-    def _score(self, prepared: Sequence[PreparedItem]) -> list[GradeResult]:
+    def score(self, prepared: Sequence[PreparedItem]) -> list[GradeResult]:
+        """Score prepared items in one call to the scorer, then calibrate and grade each.
+
+        The scoring step on its own, for callers that prepare items themselves and decide
+        what a failure costs (the worker retries items alone and counts attempts): any
+        exception of the scorer propagates, and a scorer that answers with the wrong
+        number of scores raises ScoringError.
+        """
+        if not prepared:
+            return []
         started = time.perf_counter()
         rewards = self.scorer.score([(p.prompt, p.text) for p in prepared])
         if len(rewards) != len(prepared):

@@ -111,6 +111,26 @@ def test_scoring_failure_is_an_error_result_or_raised() -> None:
         gate.grade(items, on_scoring_error="raise")
 
 
+def test_score_grades_prepared_items_as_grade_does_and_lets_failures_through(
+    gate: QualityGate,
+) -> None:
+    items = [ContentItem(id="a", text="Short note."), ContentItem(id="b", text="A longer one.")]
+    scored = gate.score([gate.prepare(item) for item in items])
+    graded = gate.grade(items)
+    assert [r.raw_reward for r in scored] == [r.raw_reward for r in graded]
+    assert [r.level for r in scored] == [r.level for r in graded]
+    assert gate.score([]) == []
+
+    class ShortScorer(LengthScorer):
+        def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+            return super().score(pairs)[:-1]
+
+    for scorer in (BrokenScorer(), ShortScorer()):
+        broken = QualityGate(load_settings(), scorer)
+        with pytest.raises(ScoringError):
+            broken.score([broken.prepare(item) for item in items])
+
+
 def test_too_many_items_in_one_request() -> None:
     settings = load_settings(
         limits=load_settings().limits.model_dump() | {"max_items_per_request": 2}

@@ -3,7 +3,9 @@ once, after any fork.
 
 The main process only ever creates the Redis publisher (for messages it cannot hand to the
 pool); the model is loaded in the pool process that scores, from ``worker_process_init``
-or, failing that, on the first batch, so CUDA is never initialised before a fork.
+or, failing that, on the first batch, so CUDA is never initialised before a fork. It
+builds the batch's grading (``delivery_grader``) on the Redis state; it must not grade
+anything itself, and holds no test hooks (tests install theirs from tests/support).
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from functools import cached_property
 
 from qualitygate.config import Settings
 from qualitygate.errors import InvalidItemError
-from workers import metrics, testing_hooks
-from workers.batch import BatchGrader, Delivery, PassThrough, failure_for
+from workers import metrics
+from workers.batch import DeliveryGrader
+from workers.delivery import Delivery, PassThrough, failure_for
 from workers.publish import ResultPublisher
+from workers.state import RedisWorkerState
 
 logger = logging.getLogger("qualitygate.worker")
 
 
 class WorkerRuntime:
+    """The settings, and the model and Redis publisher each loaded once per process."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._pid = os.getpid()
@@ -34,7 +40,7 @@ class WorkerRuntime:
         from qualitygate.pipeline import QualityGate
 
         hf_logging.disable_progress_bar()
-        gate = testing_hooks.install(QualityGate.from_settings(self.settings))
+        gate = QualityGate.from_settings(self.settings)
         info = gate.scorer.info
         logger.info(
             "model %s (revision %s) loaded in process %d%s",
@@ -49,8 +55,10 @@ class WorkerRuntime:
     def publisher(self) -> ResultPublisher:
         return ResultPublisher.from_settings(self.settings)
 
-    def grader(self, pass_through: PassThrough = ()) -> BatchGrader:
-        return BatchGrader(self.gate, self.publisher, self.settings, pass_through=pass_through)
+    def delivery_grader(self, pass_through: PassThrough = ()) -> DeliveryGrader:
+        """The grading of flushed batches in this (pool) process, on the loaded model."""
+        state = RedisWorkerState(self.publisher)
+        return DeliveryGrader(self.gate, state, self.settings, pass_through=pass_through)
 
     def publish_undeliverable(self, deliveries: list[Delivery], dead: bool = False) -> None:
         """Error results for messages that never reach the pool (not JSON, not a task);

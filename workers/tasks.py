@@ -10,6 +10,11 @@ process dies (at once), so the attempt counters in Redis, not the visibility tim
 decide what happens next. Left unacknowledged instead, they would also keep counting
 against this worker's prefetch limit until it restarts.
 
+Names: ``AckAfterPublishBatches`` is that task class (main process: buffering, handing
+over, acks); ``grade_flushed_requests`` is the task body (pool process: requests to
+deliveries, then ``workers.batch.DeliveryGrader``). It must not grade or publish results
+itself, except the error results of messages that never reach the pool.
+
 Two places here run in the main process outside any task, where an exception stops the
 worker or, from the flush timer, strands the batch: the message strategy, which is
 guarded by ``workers.inbound`` (a message it cannot buffer is answered and acknowledged),
@@ -33,7 +38,7 @@ from kombu.exceptions import ContentDisallowed, DecodeError
 
 from qualitygate.config import Limits, Settings
 from qualitygate.protocol import TASK_NAME
-from workers.batch import Delivery, delivery_from
+from workers.delivery import Delivery, delivery_from
 from workers.inbound import Refusal, message_problem
 from workers.runtime import runtime
 from workers.unreadable import answer
@@ -45,8 +50,9 @@ logger = logging.getLogger("qualitygate.worker")
 CONSUMER_REPORTS = (InvalidTaskError, ContentDisallowed, DecodeError)
 
 
-class GradeBatch(Batches):
-    """Grades buffered messages as one batch; see the module docstring for acks."""
+class AckAfterPublishBatches(Batches):
+    """celery-batches' task class, acknowledging a batch only once its results are
+    published; see the module docstring."""
 
     acks_late = True
     ignore_result = True
@@ -192,16 +198,17 @@ def _requeue(requests: list[Request], reason: str) -> None:
 def register_tasks(app: Celery, settings: Settings) -> None:
     """The batch task, sized from config: full batch or flush interval, whichever first."""
     app.task(
-        base=GradeBatch,
+        base=AckAfterPublishBatches,
         name=TASK_NAME,
         bind=False,
         flush_every=settings.worker.batch_size,
         flush_interval=settings.worker.flush_ms / 1000,
         requeue_delay_s=settings.worker.retry_backoff_s,
-    )(grade_batch)
+    )(grade_flushed_requests)
 
 
-def grade_batch(requests: list[SimpleRequest]) -> int:
+def grade_flushed_requests(requests: list[SimpleRequest]) -> int:
     """The task body, in the pool process: grade and publish; returns the messages done."""
     deliveries = [delivery_from(r.id, r.args, r.kwargs) for r in requests]
-    return runtime().grader(pass_through=(SoftTimeLimitExceeded,)).run(deliveries)
+    grader = runtime().delivery_grader(pass_through=(SoftTimeLimitExceeded,))
+    return grader.run(deliveries)

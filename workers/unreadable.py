@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from qualitygate.protocol import usable_id
-from workers.batch import Delivery
+from workers.delivery import Delivery
 from workers.runtime import runtime
 
 logger = logging.getLogger("qualitygate.worker")

@@ -1,8 +1,9 @@
 """A message that kills the worker process every time it is scored ends in the dead stream
 after the bounded retries, and the queue behind it keeps moving.
 
-The crash is the test-only hook in workers/testing_hooks.py (inert unless its variable is
-set): the pool process calls ``os._exit`` while scoring a text with the marker.
+The crash is the test-only hook in tests/support/crash_hook.py, which the worker loads
+from its environment: the pool process calls ``os._exit`` while scoring a text with the
+marker.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import pytest
 import redis
 
 from qualitygate.client import QualityGateClient
+from tests.support.crash_hook import crash_hook_env
 from tests.support.results import read_all
 from tests.support.workers import QueueNamespace, WorkerProcess
-from workers.testing_hooks import CRASH_MARKER_VAR
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ def test_a_message_that_kills_the_worker_every_time_ends_in_the_dead_stream(
     start_worker: Callable[..., WorkerProcess],
     redis_client: redis.Redis,
 ) -> None:
-    env = {CRASH_MARKER_VAR: MARKER, "QG_WORKER__MAX_RETRIES": "2"}
+    env = {**crash_hook_env(MARKER), "QG_WORKER__MAX_RETRIES": "2"}
     settings = namespace.settings(**env)
     client = QualityGateClient(settings=settings)
     client.ensure_group("cms")

@@ -1,5 +1,5 @@
-"""BatchGrader on the real Redis with a scorer double: retries, dead letters, the cache,
-redelivered messages."""
+"""DeliveryGrader (workers/batch.py) on the real Redis with a scorer double: retries, dead
+letters, the cache, redelivered messages."""
 
 from __future__ import annotations
 
@@ -10,42 +10,33 @@ from typing import Any
 import pytest
 import redis
 
-from qualitygate.errors import ScoringError
+from qualitygate.config import Settings
 from qualitygate.language import UNDETERMINED
 from qualitygate.pipeline import QualityGate
-from qualitygate.schemas import GradeResult, ModelInfo
-from tests.integration.conftest import QueueNamespace
-from workers.batch import BatchGrader, Delivery
+from qualitygate.schemas import GradeResult
+from tests.support.scorers import FlakyScorer
+from tests.support.workers import QueueNamespace
+from workers.batch import DeliveryGrader
+from workers.delivery import Delivery
 from workers.publish import ResultPublisher
+from workers.state import RedisWorkerState
 
 pytestmark = pytest.mark.integration
 
 
-class FlakyScorer:
-    """Fails on any batch holding a text that contains ``poison``; fails the first
-    ``fail_first`` calls whatever they hold."""
-
-    def __init__(self, fail_first: int = 0, poison: str = "\x00never") -> None:
-        self.fail_first = fail_first
-        self.poison = poison
-        self.calls: list[int] = []
-
-    @property
-    def info(self) -> ModelInfo:
-        return ModelInfo(name="double", revision="1")
-
-    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        self.calls.append(len(pairs))
-        if len(self.calls) <= self.fail_first or any(self.poison in t for _, t in pairs):
-            raise ScoringError("CUDA out of memory (simulated)")
-        return [float(len(text) % 7) - 3 for _, text in pairs]
-
-
-def make_grader(namespace: QueueNamespace, scorer: FlakyScorer, **env: str) -> BatchGrader:
+def make_grader(namespace: QueueNamespace, scorer: FlakyScorer, **env: str) -> DeliveryGrader:
     settings = namespace.settings(**env)
     gate = QualityGate(settings, scorer)
-    publisher = ResultPublisher.from_settings(settings)
-    return BatchGrader(gate, publisher, settings, sleep=lambda seconds: None)
+    return DeliveryGrader(gate, redis_state(settings), settings, sleep=lambda seconds: None)
+
+
+def redis_state(settings: Settings) -> RedisWorkerState:
+    return RedisWorkerState(ResultPublisher.from_settings(settings))
+
+
+def publisher_of(grader: DeliveryGrader) -> ResultPublisher:
+    assert isinstance(grader.state, RedisWorkerState)
+    return grader.state.publisher
 
 
 def stream(redis_client: redis.Redis, name: str) -> list[GradeResult]:
@@ -64,13 +55,13 @@ def test_a_crash_is_retried_alone_and_a_poison_item_ends_in_the_dead_stream(
     batch = deliveries(["good one", "POISON here", "good two"])
     assert grader.run(batch) == 3
 
-    results = {r.id: r for r in stream(redis_client, grader.publisher.streams.results)}
+    results = {r.id: r for r in stream(redis_client, publisher_of(grader).streams.results)}
     assert results["i0"].status == "graded" and results["i2"].status == "graded"
     assert results["i0"].attempts == 2  # the batch crashed once, then it scored alone
     poison = results["i1"]
     assert poison.status == "error" and poison.error.code == "scoring_failed"
     assert poison.attempts == 3 and "3 times" in poison.error.message
-    [(_, dead)] = redis_client.xrange(grader.publisher.streams.dead)
+    [(_, dead)] = redis_client.xrange(publisher_of(grader).streams.dead)
     assert dead["task_id"] == "t1" and json.loads(dead["payload"])["text"] == "POISON here"
     # The batch (attempt 1 for all), then each alone: the poison twice more, 3 in all.
     assert scorer.calls == [3, 1, 1, 1, 1]
@@ -82,12 +73,12 @@ def test_a_message_that_already_crashed_too_often_goes_dead_without_scoring(
     scorer = FlakyScorer()
     grader = make_grader(namespace, scorer, QG_WORKER__MAX_RETRIES="1")
     # Two earlier deliveries killed the process while scoring (counted before scoring).
-    grader.publisher.count_attempts(["t0"])
-    grader.publisher.count_attempts(["t0"])
+    publisher_of(grader).count_attempts(["t0"])
+    publisher_of(grader).count_attempts(["t0"])
     grader.run(deliveries(["kills the worker"]))
-    [result] = stream(redis_client, grader.publisher.streams.results)
+    [result] = stream(redis_client, publisher_of(grader).streams.results)
     assert result.status == "error" and "died" in result.error.message
-    assert scorer.calls == [] and redis_client.xlen(grader.publisher.streams.dead) == 1
+    assert scorer.calls == [] and redis_client.xlen(publisher_of(grader).streams.dead) == 1
 
 
 def test_identical_content_is_answered_from_the_cache(
@@ -101,7 +92,7 @@ def test_identical_content_is_answered_from_the_cache(
         Delivery("b1", {"id": "new", "text": "same words", "prompt": "A different prompt."}),
     ]
     grader.run(second)
-    results = {r.id: r for r in stream(redis_client, grader.publisher.streams.results)}
+    results = {r.id: r for r in stream(redis_client, publisher_of(grader).streams.results)}
     assert scorer.calls == [2, 1]  # the different prompt is scored; the repeat is not
     assert results["again"].cached and not results["new"].cached and not results["i0"].cached
     assert results["again"].raw_reward == results["i0"].raw_reward
@@ -116,7 +107,7 @@ def test_a_redelivered_message_is_not_published_twice(
     batch = deliveries(["one", "two"])
     grader.run(batch)
     grader.run(batch)  # Redis delivered them again: published, but never acknowledged
-    assert redis_client.xlen(grader.publisher.streams.results) == 2
+    assert redis_client.xlen(publisher_of(grader).streams.results) == 2
     assert scorer.calls == [2]
 
 
@@ -137,8 +128,12 @@ def test_out_of_time_publishes_what_is_done_and_a_redelivery_finishes_the_rest(
     settings = namespace.settings(QG_WORKER__CACHE_TTL_S="0")
     scorer = SlowPoison(poison="POISON")
     publisher = ResultPublisher.from_settings(settings)
-    grader = BatchGrader(
-        QualityGate(settings, scorer), publisher, settings, (OutOfTime,), lambda s: None
+    grader = DeliveryGrader(
+        QualityGate(settings, scorer),
+        RedisWorkerState(publisher),
+        settings,
+        (OutOfTime,),
+        lambda s: None,
     )
     batch = deliveries(["a", "b", "c", "POISON"])
     with pytest.raises(OutOfTime):
@@ -233,9 +228,7 @@ def test_running_out_of_time_while_preparing_hands_the_batch_back(
         return UNDETERMINED
 
     gate = QualityGate(settings, FlakyScorer(), detector=detector)
-    grader = BatchGrader(
-        gate, ResultPublisher.from_settings(settings), settings, pass_through=(OutOfTime,)
-    )
+    grader = DeliveryGrader(gate, redis_state(settings), settings, pass_through=(OutOfTime,))
     batch = [
         Delivery("t0", {"id": "a", "text": "a good but slow item"}),
         Delivery("t1", {"id": "b"}),

@@ -12,7 +12,7 @@ import pytest
 
 from qualitygate.config import Settings
 from workers.runtime import configure
-from workers.tasks import GradeBatch, _requeue
+from workers.tasks import AckAfterPublishBatches, _requeue
 
 
 def too_deep_for_pickle() -> list[Any]:
@@ -23,7 +23,7 @@ def too_deep_for_pickle() -> list[Any]:
 
 
 class RequestDouble:
-    """What GradeBatch.flush uses of a Celery Request."""
+    """What AckAfterPublishBatches.flush uses of a Celery Request."""
 
     def __init__(self, task_id: str, item: Any) -> None:
         self.id = task_id
@@ -81,17 +81,17 @@ class PublisherDouble:
 
 
 @pytest.fixture
-def task(settings: Settings) -> tuple[GradeBatch, PublisherDouble]:
+def task(settings: Settings) -> tuple[AckAfterPublishBatches, PublisherDouble]:
     runtime = configure(settings)
     publisher = PublisherDouble()
     runtime.__dict__["publisher"] = publisher  # the cached_property, without Redis
-    batch = GradeBatch()
+    batch = AckAfterPublishBatches()
     batch._timer = TimerDouble()
     return batch, publisher
 
 
 def test_a_request_that_cannot_be_pickled_is_answered_and_the_rest_handed_over(
-    task: tuple[GradeBatch, PublisherDouble],
+    task: tuple[AckAfterPublishBatches, PublisherDouble],
 ) -> None:
     batch, publisher = task
     batch._pool = PoolDouble()
@@ -106,7 +106,7 @@ def test_a_request_that_cannot_be_pickled_is_answered_and_the_rest_handed_over(
 
 
 def test_a_pool_that_refuses_the_batch_gets_it_back_later(
-    task: tuple[GradeBatch, PublisherDouble],
+    task: tuple[AckAfterPublishBatches, PublisherDouble],
 ) -> None:
     batch, publisher = task
     batch._pool = PoolDouble(broken=True)

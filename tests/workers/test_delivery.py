@@ -1,8 +1,8 @@
-"""workers/batch.py without Redis: what a message may carry and which id its result gets."""
+"""workers/delivery.py: what a message may carry and which id its result gets."""
 
 from __future__ import annotations
 
-from workers.batch import delivery_from, result_id_for
+from workers.delivery import delivery_from, result_id_for
 
 
 def test_the_item_is_the_only_argument_or_the_item_keyword() -> None:

@@ -1,0 +1,91 @@
+"""A message as the worker's grading sees it: its task id and the item it carries.
+
+Owns what a message's payload may be, which id its result gets, an item on its way to the
+model (``Pending``) and the error result for a message that never gets a grade. It must
+not talk to Redis or Celery: the task turns Celery requests into deliveries, and the state
+(``workers.state``) publishes what comes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qualitygate.config import Settings
+from qualitygate.errors import QualityGateError
+from qualitygate.protocol import item_id_of
+from qualitygate.schemas import GradeResult, echoable_metadata
+from workers.publish import Outgoing
+
+if TYPE_CHECKING:  # the main process must not import torch
+    from qualitygate.pipeline import PreparedItem
+
+# Exceptions that must reach the task instead of counting as a scoring crash, such as
+# Celery's SoftTimeLimitExceeded: the batch then goes back to the queue.
+PassThrough = tuple[type[BaseException], ...]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message: its task id and payload, or why the payload is not an item at all."""
+
+    task_id: str
+    payload: Any = None
+    problem: str | None = None
+
+
+@dataclass
+class Pending:
+    """A delivery prepared for the model, with its cache key and the scoring attempts
+    counted for its task id so far (across deliveries: crashes that killed a process
+    count too)."""
+
+    delivery: Delivery
+    prepared: PreparedItem
+    cache_key: str
+    attempts: int = 0
+
+    @property
+    def task_id(self) -> str:
+        return self.delivery.task_id
+
+
+def delivery_from(task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Delivery:
+    """The item a task message carries: its one positional argument (or ``item=``)."""
+    if len(args) == 1 and not kwargs:
+        return Delivery(task_id, args[0])
+    if not args and set(kwargs) == {"item"}:
+        return Delivery(task_id, kwargs["item"])
+    return Delivery(
+        task_id,
+        {"args": list(args), "kwargs": dict(kwargs)},
+        problem=(
+            "message: expected the item as the task's only argument, got "
+            f"{len(args)} positional and {len(kwargs)} keyword arguments"
+        ),
+    )
+
+
+def result_id_for(payload: Any, task_id: str) -> str:
+    """The item's own id when it is a usable one, else the task id submit returned."""
+    return item_id_of(payload, fallback=task_id)
+
+
+def failure_for(delivery: Delivery, error: QualityGateError, settings: Settings) -> Outgoing:
+    """An error result for a message, under the best id it has, echoing sane metadata."""
+    payload = delivery.payload
+    result = GradeResult.failure(
+        result_id_for(payload, delivery.task_id),
+        error,
+        settings.version,
+        echoable_metadata(payload, settings.limits),
+    )
+    result.task_id = delivery.task_id
+    return Outgoing(result, delivery.task_id)
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a result's error message: its type and first line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
