@@ -125,3 +125,32 @@ def test_queue_entries_that_are_not_kombu_messages_do_not_stop_the_worker(
     assert [(e.result.task_id, e.result.status) for e in entries] == [(good[0], "graded")]
     assert worker.process is not None and worker.process.poll() is None
     assert "dropped a queue entry that is not a kombu message" in worker.log()
+
+
+def test_a_malformed_envelope_between_messages_strands_none_of_them(
+    namespace: QueueNamespace,
+    start_worker: Callable[..., WorkerProcess],
+    redis_client: redis.Redis,
+) -> None:
+    # kombu counts the KeyError of an envelope without properties as a connection error: the
+    # consumer reconnected and the messages it had buffered waited out the visibility
+    # timeout (an hour here) unanswered, while nothing new was consumed either.
+    # Neither the visibility timeout nor the client's redelivery may rescue them in the test.
+    slow = {"QG_WORKER__VISIBILITY_TIMEOUT_S": "3600", "QG_WORKER__REDELIVER_AFTER_S": "7200"}
+    settings = namespace.settings(**slow)
+    worker = start_worker(**slow)
+    queue = settings.worker.queue
+    texts = [f"Note {n} on growing tomatoes and basil together." for n in range(8)]
+    with QualityGateClient(settings=settings) as client:
+        client.ensure_group("cms")
+        sent = client.submit([{"id": f"before-{n}", "text": t} for n, t in enumerate(texts[:5])])
+        for entry in ('{"body": 1}', '{"properties": {}}', '{"properties": {"delivery_tag": "x"}}'):
+            redis_client.lpush(queue, entry)
+        sent += client.submit([{"id": f"after-{n}", "text": t} for n, t in enumerate(texts[5:])])
+        entries = read_all(client, len(sent), timeout_s=90, worker=worker)
+    assert sorted(e.result.task_id for e in entries) == sorted(sent)
+    assert all(e.result.status == "graded" for e in entries)
+    assert worker.process is not None and worker.process.poll() is None
+    assert (
+        "dropped a queue entry that is not a kombu message (no properties object)" in worker.log()
+    )
