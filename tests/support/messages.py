@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import pickle
 import uuid
 
 import redis
@@ -12,20 +13,33 @@ from kombu import Connection
 from qualitygate.client import TASK_NAME
 
 
-def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
-    """A message a broken producer might send: a Celery task header, a body that is not
-    JSON. Returns its task id."""
+def send_task_bytes(url: str, queue: str, body: bytes, content_type: str, encoding: str) -> str:
+    """Publish ``body`` as is, under a Celery task header, with the content type and
+    encoding given: what a broken or hostile producer can do. Returns its task id."""
     task_id = str(uuid.uuid4())
-    with Connection(settings_url) as connection:
+    with Connection(url) as connection:
         connection.Producer().publish(
             body,
             routing_key=queue,
-            content_type="application/json",
-            content_encoding="utf-8",
+            content_type=content_type,
+            content_encoding=encoding,
             headers={"task": TASK_NAME, "id": task_id, "lang": "py"},
             declare=[],
         )
     return task_id
+
+
+def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
+    """A message a broken producer might send: a Celery task header, a body that is not
+    JSON. Returns its task id."""
+    return send_task_bytes(settings_url, queue, body, "application/json", "utf-8")
+
+
+def send_pickle(url: str, queue: str, body: object) -> str:
+    """A pickled task message, the way a producer with pickle enabled sends one."""
+    return send_task_bytes(
+        url, queue, pickle.dumps(body), "application/x-python-serialize", "binary"
+    )
 
 
 def push_envelope(
