@@ -14,7 +14,7 @@ from qualitygate.errors import ScoringError
 from qualitygate.language import UNDETERMINED
 from qualitygate.pipeline import QualityGate
 from qualitygate.schemas import GradeResult, ModelInfo
-from tests.integration.conftest import QueueNamespace
+from tests.support.workers import QueueNamespace
 from workers.batch import BatchGrader, Delivery
 from workers.publish import ResultPublisher
 

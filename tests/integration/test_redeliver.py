@@ -11,7 +11,7 @@ from celery import Celery
 
 from qualitygate.client import QualityGateClient, celery_client_config, in_flight_keys
 from qualitygate.schemas import GradeResult
-from tests.integration.conftest import QueueNamespace
+from tests.support.workers import QueueNamespace
 from workers.publish import Outgoing, ResultPublisher
 from workers.redeliver import Redeliverer
 

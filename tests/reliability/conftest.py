@@ -1,5 +1,6 @@
-"""Reliability fixtures: the integration ones (real Redis, real workers), and private
-redis-servers a test may kill, restart or lock down."""
+"""Reliability fixtures: workers started on any namespace, a private Redis's included. The
+shared ones (real Redis, real workers, private redis-servers) come from the plugins that
+``tests/conftest.py`` declares."""
 
 from __future__ import annotations
 
@@ -8,14 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis_server import private_redis  # noqa: F401
-from tests.support.workers import (  # noqa: F401
-    QueueNamespace,
-    WorkerProcess,
-    namespace,
-    redis_client,
-    start_worker,
-)
+from tests.support.workers import QueueNamespace, WorkerProcess
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from qualitygate.client import QualityGateClient
-from tests.conftest import TEST_REDIS_URL
 from tests.support.messages import send_pickle
 from tests.support.results import read_all
-from tests.support.workers import QueueNamespace, WorkerProcess, worker_environment
+from tests.support.workers import TEST_REDIS_URL, QueueNamespace, WorkerProcess, worker_environment
 from workers.app import UnsafeSerializerError, refuse_unsafe_serializers
 
 CELERY = str(Path(sys.executable).with_name("celery"))

@@ -24,7 +24,10 @@ import pytest
 import redis
 
 from qualitygate.config import Settings, load_settings
-from tests.conftest import TEST_REDIS_URL
+
+# Tests never touch the database a developer's or CMS's Redis uses by default.
+TEST_REDIS_DB = int(os.environ.get("QG_TEST_REDIS_DB", "15"))
+TEST_REDIS_URL = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
 
 QUALITYGATE = str(Path(sys.executable).with_name("qualitygate"))
 
