@@ -11,6 +11,7 @@ it is a test model.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,15 @@ def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
     """A byte-level BPE: any Unicode text encodes, so no input is ever out of vocabulary."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    return train_chat_tokenizer(tokenizer, _sample_text(), vocab_size)
+
+
+def train_chat_tokenizer(
+    tokenizer: Tokenizer, texts: Iterable[str], vocab_size: int
+) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE ``tokenizer`` (its normaliser and pre-tokenizer already set) on
+    ``texts``, with Qwen3's control tokens flagged as Qwen3 flags them and a Qwen-style chat
+    template: the traps of the real tokenizer, in a few kilobytes."""
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -56,7 +66,7 @@ def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(_sample_text(), trainer=trainer)
+    tokenizer.train_from_iterator(texts, trainer=trainer)
     tokenizer.add_tokens(
         [AddedToken(token, special=False, normalized=False) for token in QWEN3_PLAIN_ADDED_TOKENS]
     )
