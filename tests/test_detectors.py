@@ -10,7 +10,6 @@ import pytest
 from qualitygate.detectors import LanguageDetector, Prediction, build_detector
 from qualitygate.detectors.fasttext import BUNDLED_MODEL, FastTextDetector
 from qualitygate.detectors.langdetect import LangdetectDetector
-from qualitygate.langcode import primary_subtag
 
 GERMAN = "Die Datei konnte nicht geöffnet werden, weil der Speicherplatz nicht ausreicht."
 SIMPLIFIED = "这个软件包的依赖关系无法满足，请检查您的软件源设置。"
@@ -57,13 +56,6 @@ def test_simplified_chinese_ranks_zh_first(detector: LanguageDetector) -> None:
     # Traditional Chinese is not asserted: langdetect often calls it ``ko`` (its Korean
     # profile is full of Hanja), one reason the script path decides CJK first.
     assert detector.predict(SIMPLIFIED)[0].code == "zh"
-
-
-@pytest.mark.parametrize(
-    ("raw", "folded"), [("zh-cn", "zh"), ("zh-tw", "zh"), ("zh-Hant", "zh"), ("pt_BR", "pt")]
-)
-def test_fold_code(raw: str, folded: str) -> None:
-    assert primary_subtag(raw) == folded
 
 
 def test_langdetect_is_deterministic_across_calls_and_instances() -> None:
