@@ -1,7 +1,8 @@
 """The one typed settings model, its layers, and the effective config's version hash.
 
 Every default lives in ``config/default.yaml``; this module only declares types and
-constraints, so there is no second place where a default is written. It must not
+constraints, so there is no second place where a default is written. The names a verdict
+uses (levels, decisions, severities, actions) are ``qualitygate.verdicts``'s. It must not
 import Celery, Redis, torch or the adapters.
 """
 

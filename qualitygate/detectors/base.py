@@ -1,9 +1,11 @@
-"""The ``LanguageDetector`` protocol, its ``Prediction`` and the by-name factory.
+"""The ``LanguageDetector`` protocol, its ``Prediction`` and the by-name factory, which
+keeps one instance of each detector per process (so its model loads once).
 
 A detector turns text into ranked language candidates and nothing more: no hints, no
 script rules, no thresholds (``qualitygate.language`` owns those). Implementations must
 be deterministic (the same text always gives the same answer), must never download
-anything, and report ISO 639-1 style codes with Chinese folded to ``zh``.
+anything, and report ISO 639-1 style codes with Chinese folded to ``zh`` (by
+``qualitygate.langcode.primary_subtag``). Implementations hold no singleton of their own.
 """
 
 from __future__ import annotations
