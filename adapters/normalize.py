@@ -20,7 +20,8 @@ import unicodedata
 # Letters that render as nothing and are used to slip words past filters. U+115F/U+1160 are
 # the Hangul choseong/jungseong fillers, U+3164/U+FFA0 the (half-width) Hangul filler.
 _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-_KEPT_CONTROLS = frozenset("\n\t")
+# The controls that are text, not tricks: kept by every fold (public: the matching view reads it).
+KEPT_CONTROLS = frozenset("\n\t")
 _FULLWIDTH_FIRST, _FULLWIDTH_LAST = 0xFF01, 0xFF5E
 _FULLWIDTH_OFFSET = 0xFEE0
 _IDEOGRAPHIC_SPACE = "\u3000"
@@ -32,7 +33,7 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 def is_invisible(char: str) -> bool:
     """Controls (except newline and tab), format characters (zero-width, bidi) and fillers."""
-    if char in _KEPT_CONTROLS:
+    if char in KEPT_CONTROLS:
         return False
     return char in _INVISIBLE_LETTERS or unicodedata.category(char) in ("Cc", "Cf")
 
@@ -47,7 +48,7 @@ def _invisible_table() -> dict[int, None]:
         code: None
         for code in planes
         if (code < 0x80 and not 0x20 <= code < 0x7F) or is_invisible(chr(code))
-        if chr(code) not in _KEPT_CONTROLS
+        if chr(code) not in KEPT_CONTROLS
     }
 
 

@@ -14,12 +14,12 @@ bench/results/blocklist_cjk.json.
 from __future__ import annotations
 
 import gettext
-import json
 from pathlib import Path
 from typing import Any
 
 from bench.common import machine_info, print_table, write_results
 from qualitygate.config import load_settings
+from qualitygate.jsonl import load_jsonl
 from qualitygate.rules import RuleEngine
 
 TERMS = {"zh": ["操"], "ja": ["ばか"]}
@@ -61,8 +61,7 @@ def real_text(language: str) -> list[str]:
             except (OSError, UnicodeDecodeError):
                 continue
             texts += [v for v in catalog.values() if isinstance(v, str) and len(v) >= 4]
-    for line in EVAL_SET.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for row in load_jsonl(EVAL_SET):
         if row["lang"].startswith(language):
             texts.append(row["text"])
     return texts

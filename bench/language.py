@@ -24,6 +24,7 @@ from typing import Any
 
 from qualitygate.config import DetectionSettings, load_settings
 from qualitygate.detectors import build_detector
+from qualitygate.jsonl import load_jsonl
 from qualitygate.language import LanguageIdentifier
 
 ROOT = Path(__file__).resolve().parent
@@ -39,7 +40,7 @@ Detect = Callable[[str], str]
 
 
 def load_rows(limit: int | None) -> list[dict[str, str]]:
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()]
+    rows = load_jsonl(DATA)
     if limit is None:
         return rows
     kept: dict[tuple[str, str], int] = defaultdict(int)

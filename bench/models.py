@@ -8,40 +8,13 @@ the arithmetic is the real one. The model carries the test-model marker for that
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from transformers import Qwen3Config, Qwen3ForSequenceClassification
+from transformers import Qwen3ForSequenceClassification
 
 from qualitygate.config import ModelSettings, load_settings
-from qualitygate.scoring import TEST_MODEL_MARKER
-from qualitygate.testmodel import build_tokenizer
-
-
-@dataclass(frozen=True)
-class ModelShape:
-    """The dimensions of a Qwen3 decoder; the parameter count follows from them."""
-
-    hidden_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    num_key_value_heads: int
-    head_dim: int
-    intermediate_size: int
-
-    def qwen3_config(self, vocab_size: int, pad_token_id: int, max_positions: int) -> Qwen3Config:
-        config = Qwen3Config(
-            vocab_size=vocab_size,
-            max_position_embeddings=max_positions,
-            num_labels=1,
-            pad_token_id=pad_token_id,
-            tie_word_embeddings=False,
-            **asdict(self),
-        )
-        setattr(config, TEST_MODEL_MARKER, True)
-        return config
-
+from qualitygate.testmodel import TEST_SHAPE, ModelShape, build_tokenizer
 
 # Big enough that matrix multiplies, not Python, dominate a forward pass on a CPU core.
 CPU_BENCH_SHAPE = ModelShape(
@@ -52,14 +25,7 @@ CPU_BENCH_SHAPE = ModelShape(
     head_dim=64,
     intermediate_size=1536,
 )
-SMOKE_SHAPE = ModelShape(
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    head_dim=8,
-    intermediate_size=64,
-)
+SMOKE_SHAPE = TEST_SHAPE
 
 
 def make_bench_model(

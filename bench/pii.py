@@ -15,7 +15,6 @@ every run gives the same numbers. Prints tables and writes bench/results/pii.jso
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from faker import Faker
 from adapters.registry import adapter_class_for
 from bench.common import machine_info, print_table, write_results
 from qualitygate.config import load_settings
+from qualitygate.jsonl import load_jsonl
 from qualitygate.pii import cn_resident_id_valid, find_pii, rrn_valid
 from qualitygate.rules import RuleEngine
 
@@ -259,7 +259,7 @@ def evasion_rows(n: int) -> list[dict[str, Any]]:
 
 def _false_positives(engine: RuleEngine, adapters: dict[str, Any]) -> dict[str, Any]:
     """The same lists on real sentences in 17 languages, which contain none of the terms."""
-    sentences = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines()]
+    sentences = load_jsonl(EVAL_SET)
     flagged = 0
     for row in sentences:
         language = "ko" if row["lang"] == "ko" else "en"

@@ -4,6 +4,11 @@ Usage errors (a missing file, an invalid config, a model that will not load, an 
 that would be overwritten, a Redis that cannot be reached) exit with status 2 and one clear
 line, before any work where they can be foreseen; bad lines never do: each becomes an error
 result naming its line. File and message handling lives in ``cli_io``.
+
+This module is the one composition root: the only place that wires the library to the
+queue. It may import ``qualitygate.client`` and, lazily inside ``qualitygate worker``,
+``workers`` (the one upward arrow, named in pyproject.toml's import-linter contracts); no
+other module of ``qualitygate`` may do either.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from qualitygate.cli_io import (
     stderr,
 )
 from qualitygate.config import Settings, load_settings
-from qualitygate.errors import InvalidItemError, QualityGateError
+from qualitygate.errors import InvalidItemError, QualityGateError, first_line
 from qualitygate.jsonl import LineError
 from qualitygate.schemas import GradeResult, validate_item
 
@@ -418,10 +423,9 @@ def _check_model_exists(settings: Settings) -> None:
     try:
         AutoConfig.from_pretrained(settings.model.name, revision=settings.model.revision)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise fail(
-            f"model.name {settings.model.name!r} cannot be loaded ({reason}). Set model.name "
-            "(QG_MODEL__NAME or --config) to a hub name or local directory; "
+            f"model.name {settings.model.name!r} cannot be loaded ({first_line(exc)}). "
+            "Set model.name (QG_MODEL__NAME or --config) to a hub name or local directory; "
             "`qualitygate make-test-model DIR` builds a tiny test model."
         ) from None
 

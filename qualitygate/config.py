@@ -1,7 +1,8 @@
 """The one typed settings model, its layers, and the effective config's version hash.
 
 Every default lives in ``config/default.yaml``; this module only declares types and
-constraints, so there is no second place where a default is written. It must not
+constraints, so there is no second place where a default is written. The names a verdict
+uses (levels, decisions, severities, actions) are ``qualitygate.verdicts``'s. It must not
 import Celery, Redis, torch or the adapters.
 """
 
@@ -38,13 +39,10 @@ from pydantic_settings import (
 
 from qualitygate.errors import ConfigError
 from qualitygate.redis_url import mask_url, normalise_redis_url
+from qualitygate.regex import compile_re2
+from qualitygate.verdicts import LEVELS, Decision, Level, RuleAction, Severity
 
 CONFIG_ENV_VAR = "QUALITYGATE_CONFIG"
-LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor")
-Decision = Literal["approve", "review", "reject"]
-Level = Literal["excellent", "good", "fair", "poor"]
-RuleSeverity = Literal["low", "medium", "high"]
-RuleActionName = Literal["flag", "review", "reject"]
 
 
 def default_config_path() -> Path:
@@ -177,8 +175,8 @@ class RuleSettings(_Section):
     """One moderation rule: whether it runs, how bad a hit is, and what a hit asks for."""
 
     enabled: bool
-    severity: RuleSeverity
-    action: RuleActionName
+    severity: Severity
+    action: RuleAction
     # Languages the rule runs for; empty means every language.
     languages: list[str]
 
@@ -244,11 +242,8 @@ class PatternRuleSettings(RuleSettings):
     @field_validator("pattern")
     @classmethod
     def _compiles_with_re2(cls, pattern: str) -> str:
-        options = re2.Options()
-        options.log_errors = False
-        options.never_capture = True  # as the rules engine compiles it
         try:
-            compiled = re2.compile(pattern, options)
+            compiled = compile_re2(pattern, spans_only=True)  # as the rules engine runs it
         except re2.error as exc:
             reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
             raise ValueError(f"RE2 cannot compile it ({reason})") from None

@@ -6,6 +6,13 @@ A code is what a result's ``error.code`` carries to the CMS, so codes never chan
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what a
+    one-line error, a log line or a result's ``error.message`` quotes of a foreign error."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
 class QualityGateError(Exception):
     """Base of every error qualitygate raises on purpose."""
 

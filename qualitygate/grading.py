@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from qualitygate.config import Decision, DecisionPolicy, Level, LevelThresholds
+from qualitygate.config import DecisionPolicy, LevelThresholds
 from qualitygate.config import RecommendationSettings as Recommendations
+from qualitygate.langcode import primary_subtag
 from qualitygate.schemas import Flag
+from qualitygate.verdicts import DECISION_RANK, Decision, Level
 
-_DECISION_RANK: dict[str, int] = {"approve": 0, "review": 1, "reject": 2}
 _ACTION_DECISION: dict[str, Decision | None] = {
     "flag": None,
     "review": "review",
@@ -36,7 +37,7 @@ def decide(level: Level, flags: Iterable[Flag], policy: DecisionPolicy) -> Decis
         return decision
     for flag in flags:
         wanted = _ACTION_DECISION[flag.action]
-        if wanted is not None and _DECISION_RANK[wanted] > _DECISION_RANK[decision]:
+        if wanted is not None and DECISION_RANK[wanted] > DECISION_RANK[decision]:
             decision = wanted
     return decision
 
@@ -44,7 +45,7 @@ def decide(level: Level, flags: Iterable[Flag], policy: DecisionPolicy) -> Decis
 def localized(texts: dict[str, list[str]], language: str | None, fallback: str) -> list[str]:
     """The texts in ``language`` (or its primary subtag), else in the fallback language."""
     if language:
-        for code in (language, language.split("-")[0].lower()):
+        for code in (language, primary_subtag(language)):
             if code in texts:
                 return list(texts[code])
     return list(texts.get(fallback, []))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -70,3 +71,14 @@ def iter_jsonl(data: bytes) -> Iterator[tuple[int, Any]]:
 def read_jsonl(stream: BinaryIO) -> list[tuple[int, Any]]:
     """Every line of a binary stream, parsed; see ``iter_jsonl``."""
     return list(iter_jsonl(stream.read()))
+
+
+def load_jsonl(path: Path) -> list[Any]:
+    """Every value of a JSONL file the project ships or wrote itself (benchmark sets,
+    fixtures), where a bad line is a bug: the first one raises ``ValueError`` naming it."""
+    values = []
+    for _number, value in iter_jsonl(path.read_bytes()):
+        if isinstance(value, LineError):
+            raise ValueError(f"{path}: {value.message}")
+        values.append(value)
+    return values

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, TypeGuard
 
 from qualitygate.detectors.base import LanguageDetector, Prediction, build_detector
+from qualitygate.langcode import primary_subtag
 
 if TYPE_CHECKING:
     from qualitygate.config import DetectionSettings
@@ -59,11 +60,6 @@ _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 # A declaration is the author's claim, not proof: below a hint, above any detector.
 DECLARED_CONFIDENCE = 0.9
-
-
-def normalize_hint(hint: str) -> str:
-    """A BCP-47 hint reduced to the primary subtag the adapters are keyed by."""
-    return hint.strip().replace("_", "-").split("-")[0].lower()
 
 
 # How much raw text a slice is read from, per character it keeps: room for the
@@ -225,7 +221,7 @@ class LanguageIdentifier:
     ) -> LanguageGuess:
         """``declared``: the language tag the document itself declares, if any."""
         if hint and hint.strip():
-            return LanguageGuess(code=normalize_hint(hint), confidence=1.0, method="hint")
+            return LanguageGuess(code=primary_subtag(hint), confidence=1.0, method="hint")
         sample = sample_text(text, self.max_chars, self.windows)
         counts = count_scripts(sample)
         declaration = self._declaration(declared, counts)
@@ -240,7 +236,7 @@ class LanguageIdentifier:
 
     def _declaration(self, declared: str | None, counts: ScriptCounts) -> LanguageGuess | None:
         """The declared language, unless unusable: not expected, or CJK on text without CJK."""
-        code = normalize_hint(declared) if declared and declared.strip() else ""
+        code = primary_subtag(declared) if declared and declared.strip() else ""
         if not code or (self.candidates and code not in self.candidates):
             return None
         if code in CJK_CODES and (counts.letters > 0 and counts.cjk == 0):

@@ -31,7 +31,7 @@ from itertools import chain, repeat
 
 from confusable_homoglyphs import confusables
 
-from adapters.normalize import fold_char_width, is_invisible
+from adapters.normalize import KEPT_CONTROLS, fold_char_width, is_invisible
 
 # A run in the text may stretch a term's run up to this many characters ("baaaad").
 MAX_STRETCH = 10
@@ -115,8 +115,10 @@ def fold_char(char: str) -> str:
 
 
 def _ascii_visible(text: str) -> bool:
-    """No ASCII control characters but newline and tab (a C-speed check)."""
-    return text.replace("\n", " ").replace("\t", " ").isprintable()
+    """No ASCII control characters but the kept ones, newline and tab (a C-speed check)."""
+    for kept in KEPT_CONTROLS:
+        text = text.replace(kept, " ")
+    return text.isprintable()
 
 
 def _leet(text: str) -> str:

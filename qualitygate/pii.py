@@ -40,15 +40,10 @@ from dataclasses import dataclass
 
 import re2
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False
+from qualitygate.regex import compile_re2
 
 # How far before a bare number a context word is looked for.
 CONTEXT_CHARS = 40
-
-
-def _compile(pattern: str) -> re2._Regexp:
-    return re2.compile(pattern, _OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -225,17 +220,17 @@ _EXTENSION = r"(?:[ ]?(?:[xX]|[eE][xX][tT]\.?)[ ]?[0-9]{1,5})?"
 _READINGS: dict[str, tuple[_Reading, ...]] = {
     "email": (
         _Reading(
-            _compile(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}"),
+            compile_re2(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}"),
             lambda _found: "e-mail address",
         ),
     ),
     "kr_rrn": (
-        _Reading(_compile(r"[0-9]{6}-[0-9]{7}"), rrn_valid),
-        _Reading(_compile(r"[0-9]{13}"), rrn_valid, needs_context=True),
+        _Reading(compile_re2(r"[0-9]{6}-[0-9]{7}"), rrn_valid),
+        _Reading(compile_re2(r"[0-9]{13}"), rrn_valid, needs_context=True),
     ),
     "cn_resident_id": (
         _Reading(
-            _compile(
+            compile_re2(
                 r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
                 r"[0-9]{3}[0-9Xx]"
             ),
@@ -243,22 +238,22 @@ _READINGS: dict[str, tuple[_Reading, ...]] = {
         ),
     ),
     "payment_card": (
-        _Reading(_compile(r"[0-9]{14,16}"), _CARD_WHY),
-        _Reading(_compile(r"[0-9]{12,19}"), _CARD_WHY, needs_context=True),
+        _Reading(compile_re2(r"[0-9]{14,16}"), _CARD_WHY),
+        _Reading(compile_re2(r"[0-9]{12,19}"), _CARD_WHY, needs_context=True),
         _Reading(
-            _compile(r"[0-9]{4}(?:[ -][0-9]{4}){2}(?:[ -][0-9]{4})?(?:[ -][0-9]{1,4})?"),
+            compile_re2(r"[0-9]{4}(?:[ -][0-9]{4}){2}(?:[ -][0-9]{4})?(?:[ -][0-9]{1,4})?"),
             _CARD_WHY,
             grouped=True,
         ),
-        _Reading(_compile(r"[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}"), _CARD_WHY, grouped=True),
+        _Reading(compile_re2(r"[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}"), _CARD_WHY, grouped=True),
     ),
     "jp_my_number": (
-        _Reading(_compile(r"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}"), _MY_NUMBER_WHY, grouped=True),
-        _Reading(_compile(r"[0-9]{12}"), _MY_NUMBER_WHY, needs_context=True),
+        _Reading(compile_re2(r"[0-9]{4}[ -][0-9]{4}[ -][0-9]{4}"), _MY_NUMBER_WHY, grouped=True),
+        _Reading(compile_re2(r"[0-9]{12}"), _MY_NUMBER_WHY, needs_context=True),
     ),
     "phone": (
         *(
-            _Reading(_compile(pattern + _EXTENSION), _PHONE_WHY)
+            _Reading(compile_re2(pattern + _EXTENSION), _PHONE_WHY)
             for pattern in (
                 r"\+[1-9][0-9 ().-]{6,22}[0-9]",  # international, digits counted after
                 r"00[1-9][0-9]{0,2}[ .-][0-9 ().-]{6,22}[0-9]",  # international, 00 for +
@@ -274,9 +269,9 @@ _READINGS: dict[str, tuple[_Reading, ...]] = {
         ),
         # Bare: a Chinese mobile (an 11-digit timestamp from the 1970s looks the same), a
         # North American number, and a 2-4-4 group.
-        _Reading(_compile(r"1[3-9][0-9]{9}"), _PHONE_WHY, needs_context=True),
-        _Reading(_compile(r"[2-9][0-9]{2}[2-9][0-9]{6}" + _EXTENSION), _PHONE_WHY, True),
-        _Reading(_compile(r"[0-9]{2,4}-[0-9]{2,4}-[0-9]{4}" + _EXTENSION), _PHONE_WHY, True),
+        _Reading(compile_re2(r"1[3-9][0-9]{9}"), _PHONE_WHY, needs_context=True),
+        _Reading(compile_re2(r"[2-9][0-9]{2}[2-9][0-9]{6}" + _EXTENSION), _PHONE_WHY, True),
+        _Reading(compile_re2(r"[0-9]{2,4}-[0-9]{2,4}-[0-9]{4}" + _EXTENSION), _PHONE_WHY, True),
     ),
 }
 
@@ -289,7 +284,7 @@ _CONTEXT = {
     "phone": r"phone|call|tel|mobile|cell|fax|contact|reach|text me|whatsapp|number|전화"
     r"|연락|휴대|핸드폰|번호|電話|携帯|番号|联系|电话|手机|致电|号码",
 }
-_CONTEXT_PATTERNS = {kind: _compile(f"(?i)(?:{words})") for kind, words in _CONTEXT.items()}
+_CONTEXT_PATTERNS = {kind: compile_re2(f"(?i)(?:{words})") for kind, words in _CONTEXT.items()}
 
 
 def _has_context(kind: str, text: str, start: int) -> bool:

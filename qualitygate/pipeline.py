@@ -60,14 +60,6 @@ class Detector(Protocol):
     ) -> LanguageGuess: ...
 
 
-class RuleChecker(Protocol):
-    """Moderation rules over normalised text: one flag per hit."""
-
-    def check(self, text: str, language: str) -> list[Flag]: ...
-
-    def advice(self, flags: Sequence[Flag], language: str) -> list[str]: ...
-
-
 @dataclass
 class PreparedItem:
     """An item made ready for the model: everything but its score."""
@@ -99,7 +91,6 @@ class QualityGate:
         settings: Settings,
         scorer: Scorer,
         detector: Detector | None = None,
-        rules: RuleChecker | None = None,
     ) -> None:
         self.settings = settings
         self.scorer = scorer
@@ -108,9 +99,7 @@ class QualityGate:
         self._detect = detector or LanguageIdentifier.from_settings(settings.detection)
         self._adapters: dict[str, Adapter] = {}
         # Block-list terms are normalised by the same adapter as the text they are matched in.
-        self._rules: RuleChecker = (
-            rules if rules is not None else RuleEngine(settings, normalise=self._preprocess)
-        )
+        self._rules = RuleEngine(settings, normalise=self._preprocess)
 
     @classmethod
     def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import ahocorasick
-import re2
 
 from qualitygate.config import PatternRuleSettings, RuleSettings, Settings
 from qualitygate.grading import localized
 from qualitygate.matching import MatchingView, runs_fit
 from qualitygate.pii import find_pii
+from qualitygate.regex import compile_re2
 from qualitygate.schemas import Flag
 from qualitygate.segmentation import WordEdges, language_of
 
@@ -50,7 +50,7 @@ def _is_layout(char: str) -> bool:
 
 # A link is the characters a URL may hold (RFC 3986, percent-encoded beyond ASCII), so
 # Japanese or Chinese text written straight after a link is not part of it.
-_URL = re2.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+")
+_URL = compile_re2(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+")
 _WORD = re.compile(r"\w+")
 
 
@@ -143,13 +143,9 @@ class RuleEngine:
         self._normalise = normalise or (lambda _language, text: text)
         self._automata: dict[str, ahocorasick.Automaton | None] = {}
         self._lists_in: dict[int, int] = {}  # block lists per automaton, for the early stop
-        options = re2.Options()
-        options.log_errors = False
-        # Only spans are used: without captures RE2 finds both ends with its DFA, instead of
-        # running its slower submatch engine over every match (2 s for (.*a){100} on 200K).
-        options.never_capture = True
         self._patterns = [
-            (pattern, re2.compile(pattern.pattern, options)) for pattern in self._rules.patterns
+            (pattern, compile_re2(pattern.pattern, spans_only=True))
+            for pattern in self._rules.patterns
         ]
         # A fixed shape (one character, then copies of it): linear on the backtracking engine.
         self._char_run = re.compile(rf"(\S)\1{{{self._rules.spam.repeated_char.min_run - 1},}}")
@@ -358,7 +354,7 @@ class RuleEngine:
                 break
         return flags
 
-    # --- the RuleChecker protocol -------------------------------------------------------
+    # --- what the pipeline calls ---------------------------------------------------------
 
     def check(self, text: str, language: str) -> list[Flag]:
         """Every hit in ``text`` (already normalised by the language's adapter)."""

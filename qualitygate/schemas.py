@@ -14,12 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
-from qualitygate.config import Decision, Level, Limits, format_validation_error
+from qualitygate.config import Limits, format_validation_error
 from qualitygate.errors import InvalidItemError, QualityGateError
+from qualitygate.verdicts import Decision, Level, RuleAction, Severity
 
 ContentFormat = Literal["plain", "html", "markdown"]
-RuleAction = Literal["flag", "review", "reject"]
-Severity = Literal["low", "medium", "high"]
 
 _BCP47 = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -27,7 +27,7 @@ from transformers import (
 )
 
 from qualitygate.config import ModelSettings
-from qualitygate.errors import ModelLoadError, ScoringError
+from qualitygate.errors import ModelLoadError, ScoringError, first_line
 from qualitygate.schemas import ModelInfo
 from qualitygate.tokenizing import TextEncoder
 
@@ -173,7 +173,7 @@ class RewardScorer:
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(
                 f"cannot load the reward model '{settings.name}' "
-                f"(revision {settings.revision}): {_first_line(exc)}. {_HOW_TO_FIX}"
+                f"(revision {settings.revision}): {first_line(exc)}. {_HOW_TO_FIX}"
             ) from exc
         if model.config.num_labels != 1:
             raise ModelLoadError(
@@ -312,7 +312,7 @@ class RewardScorer:
             values = output.logits[:, 0].float().cpu().tolist()
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
             raise ScoringError(
-                f"the model failed on a batch of {len(rows)}: {_first_line(exc)}"
+                f"the model failed on a batch of {len(rows)}: {first_line(exc)}"
             ) from exc
         self.stats.forward_s += time.perf_counter() - started
         self.stats.batches += 1
@@ -329,11 +329,6 @@ def _require_pad_id(tokenizer: PreTrainedTokenizerBase, name: str) -> int:
             "the wrong position; give the tokenizer a pad token distinct from its end tokens"
         )
     return int(pad_id)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def load_scorer(settings: ModelSettings) -> Scorer:

@@ -11,6 +11,8 @@ it is a test model.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -48,6 +50,15 @@ def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
     """A byte-level BPE: any Unicode text encodes, so no input is ever out of vocabulary."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    return train_chat_tokenizer(tokenizer, _sample_text(), vocab_size)
+
+
+def train_chat_tokenizer(
+    tokenizer: Tokenizer, texts: Iterable[str], vocab_size: int
+) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE ``tokenizer`` (its normaliser and pre-tokenizer already set) on
+    ``texts``, with Qwen3's control tokens flagged as Qwen3 flags them and a Qwen-style chat
+    template: the traps of the real tokenizer, in a few kilobytes."""
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -55,7 +66,7 @@ def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(_sample_text(), trainer=trainer)
+    tokenizer.train_from_iterator(texts, trainer=trainer)
     tokenizer.add_tokens(
         [AddedToken(token, special=False, normalized=False) for token in QWEN3_PLAIN_ADDED_TOKENS]
     )
@@ -69,24 +80,47 @@ def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
     )
 
 
+@dataclass(frozen=True)
+class ModelShape:
+    """The dimensions of a Qwen3 decoder; the parameter count follows from them."""
+
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    head_dim: int
+    intermediate_size: int
+
+    def qwen3_config(self, vocab_size: int, pad_token_id: int, max_positions: int) -> Qwen3Config:
+        """A one-label reward model's config of this shape, marked as a test model."""
+        config = Qwen3Config(
+            vocab_size=vocab_size,
+            max_position_embeddings=max_positions,
+            num_labels=1,
+            pad_token_id=pad_token_id,
+            tie_word_embeddings=False,
+            **asdict(self),
+        )
+        setattr(config, TEST_MODEL_MARKER, True)
+        return config
+
+
+# The tiny shape tests and demos run on: a forward pass in about a millisecond on a CPU.
+TEST_SHAPE = ModelShape(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=8,
+    intermediate_size=64,
+)
+
+
 def build_model(
     vocab_size: int, pad_token_id: int, seed: int = 0
 ) -> Qwen3ForSequenceClassification:
     torch.manual_seed(seed)
-    config = Qwen3Config(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
-        max_position_embeddings=32768,
-        num_labels=1,
-        pad_token_id=pad_token_id,
-        tie_word_embeddings=False,
-    )
-    setattr(config, TEST_MODEL_MARKER, True)
+    config = TEST_SHAPE.qwen3_config(vocab_size, pad_token_id, max_positions=32768)
     return Qwen3ForSequenceClassification(config).eval()
 
 

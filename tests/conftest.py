@@ -1,27 +1,13 @@
-"""Shared fixtures: the tiny test model (built once per session) and settings that use it."""
+"""The test suite's plugins: every shared fixture lives in a ``tests/support`` module, declared
+here once, so no test or conftest imports fixtures from another conftest.
 
-from __future__ import annotations
+- ``fixtures``: the tiny test model and settings that use it;
+- ``workers``: the tests' own Redis database, queue namespaces and worker processes;
+- ``redis_server``: private redis-servers a test may kill, restart or lock down.
+"""
 
-import os
-from pathlib import Path
-
-import pytest
-
-from qualitygate.config import Settings, load_settings
-from qualitygate.testmodel import make_test_model
-
-# Tests never touch the database a developer's or CMS's Redis uses by default.
-TEST_REDIS_DB = int(os.environ.get("QG_TEST_REDIS_DB", "15"))
-TEST_REDIS_URL = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
-
-
-@pytest.fixture(scope="session")
-def test_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_test_model(tmp_path_factory.mktemp("test-model"))
-
-
-@pytest.fixture(scope="session")
-def settings(test_model_dir: Path) -> Settings:
-    """Defaults, with the model pointed at the tiny test model."""
-    defaults = load_settings()
-    return load_settings(model=defaults.model.model_dump() | {"name": str(test_model_dir)})
+pytest_plugins = [
+    "tests.support.fixtures",
+    "tests.support.workers",
+    "tests.support.redis_server",
+]

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qualitygate.cli import app
+from qualitygate.jsonl import load_jsonl
 from qualitygate.schemas import GradeResult
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "content.jsonl"
@@ -19,7 +20,7 @@ def test_grade_examples_one_result_per_line(test_model_dir: Path) -> None:
     result = runner.invoke(app, ["grade", str(EXAMPLES), "--model", str(test_model_dir)])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    expected = [json.loads(line)["id"] for line in EXAMPLES.read_text("utf-8").splitlines()]
+    expected = [row["id"] for row in load_jsonl(EXAMPLES)]
     parsed = [GradeResult.model_validate_json(line) for line in lines]
     assert [r.id for r in parsed] == expected
     assert {r.status for r in parsed} == {"graded", "error"}

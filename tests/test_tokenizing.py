@@ -16,21 +16,15 @@ from tokenizers import (
     AddedToken,
     Regex,
     Tokenizer,
-    decoders,
     models,
     normalizers,
     pre_tokenizers,
-    trainers,
 )
 from transformers import ByT5Tokenizer, PreTrainedTokenizerFast
 
 from qualitygate.errors import ModelLoadError
 from qualitygate.testmodel import (
-    IM_END,
-    IM_START,
-    PAD,
-    QWEN3_PLAIN_ADDED_TOKENS,
-    QWEN_STYLE_CHAT_TEMPLATE,
+    train_chat_tokenizer,
 )
 from qualitygate.tokenizing import TextEncoder
 
@@ -70,24 +64,7 @@ def qwen3_like_tokenizer() -> PreTrainedTokenizerFast:
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=1200,
-        special_tokens=[PAD, IM_START, IM_END],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(_corpus(), trainer=trainer)
-    tokenizer.add_tokens(
-        [AddedToken(token, special=False, normalized=False) for token in QWEN3_PLAIN_ADDED_TOKENS]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        pad_token=PAD,
-        eos_token=IM_END,
-        extra_special_tokens=[IM_START],
-        chat_template=QWEN_STYLE_CHAT_TEMPLATE,
-    )
+    return train_chat_tokenizer(tokenizer, _corpus(), vocab_size=1200)
 
 
 @pytest.fixture(scope="module")

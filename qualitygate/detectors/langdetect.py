@@ -10,12 +10,12 @@ once per process.
 from __future__ import annotations
 
 import threading
-from typing import ClassVar
 
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
-from qualitygate.detectors.base import Prediction, fold_code
+from qualitygate.detectors.base import Prediction
+from qualitygate.langcode import primary_subtag
 
 SEED = 0
 
@@ -24,19 +24,10 @@ class LangdetectDetector:
     """langdetect with a private, seeded factory: deterministic, 55 languages."""
 
     name = "langdetect"
-    _shared: ClassVar[LangdetectDetector | None] = None
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
         self._factory: DetectorFactory | None = None
         self._load_lock = threading.Lock()
-
-    @classmethod
-    def shared(cls) -> LangdetectDetector:
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
 
     def _loaded(self) -> DetectorFactory:
         with self._load_lock:
@@ -56,7 +47,7 @@ class LangdetectDetector:
             return []
         merged: dict[str, float] = {}
         for hit in ranked:  # zh-cn and zh-tw both count for zh
-            code = fold_code(hit.lang)
+            code = primary_subtag(hit.lang)
             merged[code] = merged.get(code, 0.0) + float(hit.prob)
         best = sorted(merged.items(), key=lambda item: item[1], reverse=True)[:k]
         return [Prediction(code, min(prob, 1.0)) for code, prob in best]

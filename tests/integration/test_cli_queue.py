@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from qualitygate.cli import app
 from qualitygate.schemas import GradeResult
-from tests.integration.conftest import QueueNamespace
+from tests.support.workers import QueueNamespace
 from workers.publish import Outgoing, ResultPublisher
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import redis
 from qualitygate.client import QualityGateClient
 from qualitygate.errors import InvalidItemError
 from qualitygate.schemas import GradeResult
-from tests.integration.conftest import QueueNamespace
+from tests.support.workers import QueueNamespace
 from workers.publish import Outgoing, ResultPublisher
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from celery import Celery
 from qualitygate.client import QualityGateClient
 from qualitygate.protocol import Keys, celery_settings
 from qualitygate.schemas import GradeResult
-from tests.integration.conftest import QueueNamespace
+from tests.support.workers import QueueNamespace
 from workers.publish import Outgoing, ResultPublisher
 from workers.redeliver import Redeliverer
 

@@ -15,9 +15,9 @@ import pytest
 import redis
 
 from qualitygate.client import QualityGateClient
-from tests.integration.conftest import QueueNamespace, WorkerProcess, wait_for
 from tests.support.messages import send_not_json
 from tests.support.results import read_all
+from tests.support.workers import QueueNamespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,6 @@ a worker whose Celery config would accept pickle refuses to start."""
 
 from __future__ import annotations
 
-import pickle
 import subprocess
 import sys
 import uuid
@@ -13,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from qualitygate.client import QualityGateClient
-from tests.conftest import TEST_REDIS_URL
-from tests.support.messages import send_raw
+from tests.support.messages import send_pickle
 from tests.support.results import read_all
-from tests.support.workers import QueueNamespace, WorkerProcess, worker_environment
+from tests.support.workers import TEST_REDIS_URL, QueueNamespace, WorkerProcess, worker_environment
 from workers.app import UnsafeSerializerError, refuse_unsafe_serializers
 
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -30,10 +28,6 @@ class _Exploit:
 
     def __reduce__(self) -> tuple[object, tuple[str, str]]:
         return (open, (str(self.path), "w"))
-
-
-def send_pickle(url: str, queue: str, body: object) -> str:
-    return send_raw(url, queue, pickle.dumps(body), "application/x-python-serialize", "binary")
 
 
 @pytest.mark.integration

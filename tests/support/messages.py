@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import pickle
 import uuid
 
 import redis
@@ -32,6 +33,11 @@ def send_not_json(settings_url: str, queue: str, body: bytes) -> str:
     """A message a broken producer might send: a Celery task header, a body that is not
     JSON. Returns its task id."""
     return send_raw(settings_url, queue, body, "application/json", "utf-8")
+
+
+def send_pickle(url: str, queue: str, body: object) -> str:
+    """A pickled task message, the way a producer with pickle enabled sends one."""
+    return send_raw(url, queue, pickle.dumps(body), "application/x-python-serialize", "binary")
 
 
 def push_envelope(

@@ -24,7 +24,10 @@ import pytest
 import redis
 
 from qualitygate.config import Settings, load_settings
-from tests.conftest import TEST_REDIS_URL
+
+# Tests never touch the database a developer's or CMS's Redis uses by default.
+TEST_REDIS_DB = int(os.environ.get("QG_TEST_REDIS_DB", "15"))
+TEST_REDIS_URL = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
 
 QUALITYGATE = str(Path(sys.executable).with_name("qualitygate"))
 
@@ -200,16 +203,27 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(
-    namespace: QueueNamespace, tmp_path: Path
-) -> Iterator[Callable[..., WorkerProcess]]:
+def start_worker_on(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start workers on any namespace (a private Redis's too); all stopped at the end."""
     workers: list[WorkerProcess] = []
 
-    def start(**env: str) -> WorkerProcess:
-        worker = WorkerProcess({**namespace.env, **env}, tmp_path / f"worker-{len(workers)}.log")
+    def start(space: QueueNamespace, **env: str) -> WorkerProcess:
+        worker = WorkerProcess({**space.env, **env}, tmp_path / f"worker-{len(workers)}.log")
         workers.append(worker)
         return worker.start()
 
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def start_worker(
+    namespace: QueueNamespace, start_worker_on: Callable[..., WorkerProcess]
+) -> Callable[..., WorkerProcess]:
+    """Start workers on the test's own namespace; stopped at the end."""
+
+    def start(**env: str) -> WorkerProcess:
+        return start_worker_on(namespace, **env)
+
+    return start
