@@ -22,7 +22,7 @@ import redis
 from pydantic import ValidationError
 
 from qualitygate.config import Settings, load_settings
-from qualitygate.errors import ConfigError, InvalidItemError, RedisUnavailableError
+from qualitygate.errors import ConfigError, InvalidItemError, RedisUnavailableError, first_line
 from qualitygate.protocol import Keys, dump_payload, encode_task
 from qualitygate.redis_url import mask_url, normalise_redis_url
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
@@ -83,9 +83,8 @@ class QualityGateClient:
         try:
             yield
         except (redis.ConnectionError, redis.TimeoutError, OperationalError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RedisUnavailableError(
-                f"redis.url {mask_url(self._url)}: cannot reach Redis ({reason})"
+                f"redis.url {mask_url(self._url)}: cannot reach Redis ({first_line(exc)})"
             ) from None
 
     def ping(self) -> None:

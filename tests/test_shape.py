@@ -10,7 +10,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 60
 
 
-
 def _functions(path: Path) -> list[tuple[str, int]]:
     """(qualified name, length in lines) of every function and method in ``path``."""
     found: list[tuple[str, int]] = []

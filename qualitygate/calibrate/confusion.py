@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from qualitygate.calibrate.thresholds import DECISIONS, decisions_for
+from qualitygate.calibrate.thresholds import decisions_for
 from qualitygate.config import Decision, DecisionPolicy, LevelThresholds
+from qualitygate.verdicts import DECISIONS
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from qualitygate.calibrate.confusion import Confusion, pooled
 from qualitygate.calibrate.fit import LanguageFit
 from qualitygate.calibrate.metrics import Metrics
 from qualitygate.calibrate.run import CalibrationOutcome
-from qualitygate.calibrate.thresholds import DECISIONS, Tuning
+from qualitygate.calibrate.thresholds import Tuning
 from qualitygate.config import LevelThresholds
+from qualitygate.verdicts import DECISIONS
 
 
 def _num(value: float | None, digits: int = 3) -> str:

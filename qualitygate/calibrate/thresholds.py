@@ -26,11 +26,11 @@ from numpy.typing import NDArray
 from qualitygate.calibrate.errors import TargetError
 from qualitygate.config import LEVELS, Decision, DecisionPolicy, Level, LevelThresholds
 from qualitygate.grading import level_for
+from qualitygate.verdicts import DECISIONS
 
 Metric = Literal["precision", "recall", "review_share"]
 # From the most lenient to the strictest: the column order of every table, and the order
 # in which decisions must fall as levels fall.
-DECISIONS: tuple[Decision, ...] = ("approve", "review", "reject")
 _TARGET = re.compile(
     r"^\s*(?:(?P<decision>approve|reject)\s*:\s*)?(?P<metric>precision|recall|review_share)"
     r"\s*(?P<op>>=|<=)\s*(?P<value>[0-9]*\.?[0-9]+)\s*$"
