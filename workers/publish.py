@@ -64,13 +64,6 @@ class ResultPublisher:
             pipe.exists(self.keys.published(task_id))
         return [bool(found) for found in pipe.execute()]
 
-    def attempts_so_far(self, task_ids: Sequence[str]) -> list[int]:
-        """How many scoring attempts each task id has had (0 for none)."""
-        if not task_ids:
-            return []
-        found = self.redis.mget([self.keys.attempts(task_id) for task_id in task_ids])
-        return [int(count) if count else 0 for count in found]
-
     def count_attempts(self, task_ids: Sequence[str]) -> list[int]:
         """Count one more scoring attempt for each task id; returns the new totals.
 
@@ -88,27 +81,16 @@ class ResultPublisher:
     def cache_key(self, parts: Sequence[str | None]) -> str:
         return self.keys.cache(parts)
 
-    def cached(self, keys: Sequence[str]) -> list[GradeResult | None]:
-        """Cached grades for these keys (None where there is none or the cache is off)."""
-        if not keys or not self.cache_ttl_s:
-            return [None] * len(keys)
-        return [
-            GradeResult.model_validate_json(raw) if raw else None for raw in self.redis.mget(keys)
-        ]
-
-    def remember(self, entries: Sequence[tuple[str, GradeResult]]) -> None:
-        if not entries or not self.cache_ttl_s:
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        for key, result in entries:
-            pipe.set(key, result.model_dump_json(), ex=self.cache_ttl_s)
-        pipe.execute()
-
-    def publish(self, outgoing: Sequence[Outgoing]) -> list[bool]:
+    def publish(
+        self, outgoing: Sequence[Outgoing], remember: Sequence[tuple[str, GradeResult]] = ()
+    ) -> list[bool]:
         """Put each result on the stream and under its id key, and a dead one with its
-        payload on the dead stream, once per task id. Returns, per result, whether it was new.
+        payload on the dead stream, once per task id; cache the grades in ``remember`` in
+        the same round trip. Returns, per result, whether it was new.
         """
-        if not outgoing:
+        if not self.cache_ttl_s:
+            remember = ()
+        if not outgoing and not remember:
             return []
         keys, streams = self.keys, self.streams
         pipe = self.redis.pipeline(transaction=False)
@@ -135,5 +117,7 @@ class ResultPublisher:
                 ],
                 client=pipe,
             )
-        replies = pipe.execute()
+        for key, result in remember:
+            pipe.set(key, result.model_dump_json(), ex=self.cache_ttl_s)
+        replies = pipe.execute()[: len(outgoing)]
         return [reply is not None for reply in replies]

@@ -83,6 +83,4 @@ class RedisWorkerState:
     def commit(
         self, outgoing: Sequence[Outgoing], remember: Sequence[tuple[str, GradeResult]] = ()
     ) -> list[bool]:
-        new = self.publisher.publish(outgoing)
-        self.publisher.remember(remember)
-        return new
+        return self.publisher.publish(outgoing, remember)
