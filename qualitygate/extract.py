@@ -34,9 +34,11 @@ The bound on hostile Markdown: markdown-it is linear but, in pure Python, spends
 (``![`` 99,000 times takes 4 to 10 s, a list of 28,000 one-word items 1.6 s, against 0.1 s
 for 200,000 characters of ordinary prose). A linear pre-scan counts lines and those
 characters; a source that costs more than ``MAX_MARKDOWN_COST`` by that count is read as
-HTML instead (lexbor, bounded as above): its text is all kept, Markdown
-punctuation included, which only such pathological sources pay for. Input size itself is
-bounded earlier, by ``limits.max_markup_bytes``.
+plain text instead: every character kept, Markdown punctuation and any HTML in it included,
+which only such pathological sources pay for (reading it as HTML would hide what a fenced
+code block shows, a ``<textarea>`` in one for instance). A source nested past markdown-it's
+``maxNesting`` is read the same way. Input size itself is bounded earlier, by
+``limits.max_markup_bytes``.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 # markdown-it stops parsing blocks nested deeper than its maxNesting and drops the rest of
-# the document without a word; a document that reaches it is read the bounded way instead.
+# the document without a word; a document that reaches it is read as plain text instead.
 MAX_MARKDOWN_NESTING = 64
 
 # No front-matter plugin: it would take a leading ``---`` block out of what is read.
@@ -233,9 +235,10 @@ def markdown_to_text(source: str) -> str:
 
 
 def extract_markdown(source: str) -> Extraction:
-    """Text and front-matter ``lang`` of a Markdown document; read as HTML if hostile.
+    """Text and front-matter ``lang`` of a Markdown document; plain text if hostile.
 
-    Front matter stays in the text (it is read for ``lang`` only), on the bounded path too.
+    Front matter stays in the text (it is read for ``lang`` only). A source too costly for
+    markdown-it, or nested past its limit, is returned whole, every character kept.
     """
     declared = declared_tag(_front_matter_lang(source))
     if markdown_cost(source) <= MAX_MARKDOWN_COST:
@@ -243,7 +246,7 @@ def extract_markdown(source: str) -> Extraction:
         if not _reaches_nesting_limit(tokens):
             html = _markdown.renderer.render(tokens, _markdown.options, {})
             return Extraction(html_to_text(html), declared)
-    return Extraction(html_to_text(source), declared)
+    return Extraction(source, declared)
 
 
 def _reaches_nesting_limit(tokens: list[Token]) -> bool:

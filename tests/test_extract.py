@@ -270,12 +270,12 @@ def test_markdown_github_tables_and_strikethrough() -> None:
     assert lines(text) == ["Name\tPrice", "Tea\t3", "Now cheap affordable."]
 
 
-def test_hostile_markdown_is_read_as_html_without_markdown_it(
+def test_hostile_markdown_is_read_as_plain_text_without_markdown_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # markdown-it spends seconds on a bracket flood; the bounded path never calls it.
     class NoMarkdownIt:
-        def render(self, source: str) -> str:
+        def parse(self, source: str) -> None:
             raise AssertionError("markdown-it called on hostile Markdown")
 
     monkeypatch.setattr("qualitygate.extract._markdown", NoMarkdownIt())
@@ -284,6 +284,21 @@ def test_hostile_markdown_is_read_as_html_without_markdown_it(
     with_front_matter = "---\nlang: ja\n---\n" + "*a" * 99_000
     assert extract(with_front_matter, "markdown") == Extraction(with_front_matter, "ja")
     assert markdown_to_text("- item\n" * 28_572).count("- item") == 28_572
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Padding pushes the cost over the bound; read as HTML, the code block's
+        # <textarea> (a form control, dropped) hid its content.
+        "```\n<textarea>BUY PILLS now</textarea>\n<script>BUY PILLS</script>\n```" + "\n" * 10_000,
+        # Past markdown-it's nesting limit: the same.
+        "> " * 70 + "<textarea>BUY PILLS now</textarea><!-- BUY PILLS -->",
+    ],
+    ids=["padded", "nested"],
+)
+def test_the_bounded_markdown_path_keeps_every_character(source: str) -> None:
+    assert markdown_to_text(source) == source
 
 
 def test_ordinary_markdown_still_goes_through_markdown_it() -> None:
