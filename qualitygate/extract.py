@@ -9,14 +9,14 @@ line, because it is what a screen reader reads; block elements, table rows, menu
 and adjacent links become separate lines or words, so a menu never reads as one
 non-word; entities are decoded. The original markup is never sent to the model.
 
-Extraction also reports the language the document declares (``<html lang>``, ``<meta
-http-equiv="content-language">``, Markdown front matter ``lang:``): a hint for language
-detection, which decides how much it counts (see ``qualitygate.language``). Front matter
-is only read, never removed: CommonMark reads a leading ``---`` block as a rule and a
-heading, and a reader of the rendered page sees it, so its text reaches the rules and the
-model like any other. It is not parsed as YAML (deep flow collections cost seconds and
-the recursion limit): a line scan of at most ``MAX_FRONT_MATTER_CHARS`` characters finds
-a top-level ``lang:`` line.
+Extraction also reports the language the document declares (``<html lang>`` of a page
+that starts as a document, ``<meta http-equiv="content-language">``, Markdown front matter
+``lang:``): a hint for language detection, which decides how much it counts (see
+``qualitygate.language``). Front matter is only read, never removed: CommonMark reads a
+leading ``---`` block as a rule and a heading, and a reader of the rendered page sees it,
+so its text reaches the rules and the model like any other. It is not parsed as YAML
+(deep flow collections cost seconds and the recursion limit): a line scan of at most
+``MAX_FRONT_MATTER_CHARS`` characters finds a top-level ``lang:`` line.
 
 The bound on hostile HTML: lexbor builds a full HTML5 tree, and nesting block elements
 (``div``, ``ul``, ``section``, ...) costs it time quadratic in the depth (40,000 nested
@@ -91,6 +91,9 @@ _MENUS = frozenset({"nav", "menu"})
 _VOID = ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr")
 _IMPLIED_END = ("p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody", "tfoot")
 _NON_NESTING = frozenset([*_VOID, "param", "source", "track", *_IMPLIED_END])
+# What may come before a page's first tag: whitespace, a BOM, comments (one pass, in C).
+_PREAMBLE = re.compile(r"(?:[\s\ufeff]+|<!--.*?-->)*", re.DOTALL)
+_DOCUMENT_START = re.compile(r"<(html|head)[\s>/]|<(html|head)$")
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 # A declared language is a BCP-47 tag (the ContentItem.language pattern), nothing else.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
@@ -131,12 +134,25 @@ def extract_html(markup: str) -> Extraction:
     if markup.count("<") <= MAX_TREE_DEPTH or _nesting_depth(markup) <= MAX_TREE_DEPTH:
         tree = LexborHTMLParser(markup)
         # First: extraction drops the head. Most CMS fragments declare nothing.
-        declared = _html_language(tree) if _mentions_lang(markup) else None
+        declares = _mentions_lang(markup) and _starts_as_document(markup)
+        declared = _html_language(tree) if declares else None
         return Extraction(_text_of(tree), declared)
     chunks = _chunks(markup)
     texts = [_tree_text(chunk) for chunk in chunks]
-    declared = _html_language(LexborHTMLParser(chunks[0]))
+    declares = _starts_as_document(markup)
+    declared = _html_language(LexborHTMLParser(chunks[0])) if declares else None
     return Extraction("\n".join(texts), declared)
+
+
+def _starts_as_document(markup: str) -> bool:
+    """Whether ``markup`` opens as a page (``<!doctype``, ``<html``, ``<head``), after
+    whitespace, a BOM and comments: only a page's head declares its language. A fragment's
+    stray ``<html lang>`` (lexbor moves its attributes onto the root wherever it stands)
+    or ``<meta>`` declares nothing.
+    """
+    position = _PREAMBLE.match(markup).end()  # type: ignore[union-attr]
+    head = markup[position : position + 9].lower()
+    return head.startswith("<!doctype") or _DOCUMENT_START.match(head) is not None
 
 
 def _nesting_depth(markup: str) -> int:

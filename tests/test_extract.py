@@ -200,6 +200,13 @@ def test_links_inside_a_sentence_keep_the_sentence() -> None:
         ('<head><meta http-equiv="Content-Language" content="ja, en"></head><p>x</p>', "ja"),
         ('<html lang="not a tag!"><p>x</p>', None),
         ("<p>x</p>", None),
+        ('\ufeff \n<!-- built by a CMS -->\n<!DOCTYPE html><html lang="de"><p>x</p>', "de"),
+        ('<!-- a --><!-- b --><html lang="de"><p>x</p>', "de"),
+        # A fragment's stray <html lang> (lexbor moves it onto the root) declares nothing.
+        ('<p>you idiot</p><html lang="de">', None),
+        ('<p>x</p><!doctype html><html lang="de">', None),
+        ('<!-- unclosed <html lang="de">', None),
+        ('<meta http-equiv="content-language" content="de"><p>x</p>', None),
     ],
 )
 def test_html_declared_language(markup: str, declared: str | None) -> None:
