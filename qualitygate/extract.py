@@ -9,8 +9,8 @@ line, because it is what a screen reader reads; block elements, table rows, menu
 and adjacent links become separate lines or words, so a menu never reads as one
 non-word; entities are decoded. The original markup is never sent to the model.
 
-Extraction also reports the language the document declares (``<html lang>`` of a page
-that starts as a document, ``<meta http-equiv="content-language">``, Markdown front matter
+Extraction also reports the language the document declares (``<html lang>`` or ``<meta
+http-equiv="content-language">`` of markup that starts as a page, Markdown front matter
 ``lang:``): a hint for language detection, which decides how much it counts (see
 ``qualitygate.language``). Front matter is only read, never removed: CommonMark reads a
 leading ``---`` block as a rule and a heading, and a reader of the rendered page sees it,
