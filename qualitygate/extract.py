@@ -9,9 +9,14 @@ line, because it is what a screen reader reads; block elements, table rows, menu
 and adjacent links become separate lines or words, so a menu never reads as one
 non-word; entities are decoded. The original markup is never sent to the model.
 
-Extraction also reports the language the document declares (``<html lang>``, ``<meta
-http-equiv="content-language">``, Markdown front matter ``lang:``): a hint for language
-detection, which decides how much it counts (see ``qualitygate.language``).
+Extraction also reports the language the document declares (``<html lang>`` or ``<meta
+http-equiv="content-language">`` of markup that starts as a page, Markdown front matter
+``lang:``): a hint for language detection, which decides how much it counts (see
+``qualitygate.language``). Front matter is only read, never removed: CommonMark reads a
+leading ``---`` block as a rule and a heading, and a reader of the rendered page sees it,
+so its text reaches the rules and the model like any other. It is not parsed as YAML
+(deep flow collections cost seconds and the recursion limit): a line scan of at most
+``MAX_FRONT_MATTER_CHARS`` characters finds a top-level ``lang:`` line.
 
 The bound on hostile HTML: lexbor builds a full HTML5 tree, and nesting block elements
 (``div``, ``ul``, ``section``, ...) costs it time quadratic in the depth (40,000 nested
@@ -29,9 +34,11 @@ The bound on hostile Markdown: markdown-it is linear but, in pure Python, spends
 (``![`` 99,000 times takes 4 to 10 s, a list of 28,000 one-word items 1.6 s, against 0.1 s
 for 200,000 characters of ordinary prose). A linear pre-scan counts lines and those
 characters; a source that costs more than ``MAX_MARKDOWN_COST`` by that count is read as
-HTML instead (lexbor, bounded as above): its text is all kept, Markdown
-punctuation included, which only such pathological sources pay for. Input size itself is
-bounded earlier, by ``limits.max_markup_bytes``.
+plain text instead: every character kept, Markdown punctuation and any HTML in it included,
+which only such pathological sources pay for (reading it as HTML would hide what a fenced
+code block shows, a ``<textarea>`` in one for instance). A source nested past markdown-it's
+``maxNesting`` is read the same way. Input size itself is bounded earlier, by
+``limits.max_markup_bytes``.
 """
 
 from __future__ import annotations
@@ -41,10 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
-import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.front_matter import front_matter_plugin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from qualitygate.errors import ExtractionError
@@ -62,8 +67,10 @@ _LINE_COST = 3
 # Inline syntax, and the list markers that open a nested block each (``- - - x`` is a list
 # in a list in a list: 99,000 of them took markdown-it 1.5 s at maxNesting 64).
 _INLINE_SYNTAX = "[]!*_~`<|#&-+"
-# Front matter is read for its ``lang`` only when it is this short: YAML is slow to parse.
+# Front matter is read for its ``lang`` only when it closes within this many characters.
 MAX_FRONT_MATTER_CHARS = 4096
+# A top-level ``lang:`` line of front matter (not indented: a nested key is not the page's).
+_FRONT_MATTER_LANG = re.compile(r"lang[ \t]*:[ \t]*(.*)")
 
 _DROPPED_TAGS = [
     *("script", "style", "noscript", "template", "head", "iframe", "object", "svg"),
@@ -84,22 +91,21 @@ _MENUS = frozenset({"nav", "menu"})
 _VOID = ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr")
 _IMPLIED_END = ("p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody", "tfoot")
 _NON_NESTING = frozenset([*_VOID, "param", "source", "track", *_IMPLIED_END])
+# What may come before a page's first tag: whitespace, a BOM, comments (one pass, in C).
+_PREAMBLE = re.compile(r"(?:[\s\ufeff]+|<!--.*?-->)*", re.DOTALL)
+_DOCUMENT_START = re.compile(r"<(html|head)[\s>/]|<(html|head)$")
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 # A declared language is a BCP-47 tag (the ContentItem.language pattern), nothing else.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 # markdown-it stops parsing blocks nested deeper than its maxNesting and drops the rest of
-# the document without a word; a document that reaches it is read the bounded way instead.
+# the document without a word; a document that reaches it is read as plain text instead.
 MAX_MARKDOWN_NESTING = 64
 
-_markdown = (
-    MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_MARKDOWN_NESTING})
-    .enable(["table", "strikethrough"])
-    .use(front_matter_plugin)
+# No front-matter plugin: it would take a leading ``---`` block out of what is read.
+_markdown = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_MARKDOWN_NESTING}).enable(
+    ["table", "strikethrough"]
 )
-# Front matter and plain paragraphs, no inline parsing: reading the head costs little.
-_front_matter = MarkdownIt("zero").use(front_matter_plugin)
-_front_matter.core.ruler.enableOnly(["normalize", "block"])
 
 
 @dataclass(frozen=True)
@@ -128,12 +134,25 @@ def extract_html(markup: str) -> Extraction:
     if markup.count("<") <= MAX_TREE_DEPTH or _nesting_depth(markup) <= MAX_TREE_DEPTH:
         tree = LexborHTMLParser(markup)
         # First: extraction drops the head. Most CMS fragments declare nothing.
-        declared = _html_language(tree) if _mentions_lang(markup) else None
+        declares = _mentions_lang(markup) and _starts_as_document(markup)
+        declared = _html_language(tree) if declares else None
         return Extraction(_text_of(tree), declared)
     chunks = _chunks(markup)
     texts = [_tree_text(chunk) for chunk in chunks]
-    declared = _html_language(LexborHTMLParser(chunks[0]))
+    declares = _starts_as_document(markup)
+    declared = _html_language(LexborHTMLParser(chunks[0])) if declares else None
     return Extraction("\n".join(texts), declared)
+
+
+def _starts_as_document(markup: str) -> bool:
+    """Whether ``markup`` opens as a page (``<!doctype``, ``<html``, ``<head``), after
+    whitespace, a BOM and comments: only a page's head declares its language. A fragment's
+    stray ``<html lang>`` (lexbor moves its attributes onto the root wherever it stands)
+    or ``<meta>`` declares nothing.
+    """
+    position = _PREAMBLE.match(markup).end()  # type: ignore[union-attr]
+    head = markup[position : position + 9].lower()
+    return head.startswith("<!doctype") or _DOCUMENT_START.match(head) is not None
 
 
 def _nesting_depth(markup: str) -> int:
@@ -232,16 +251,18 @@ def markdown_to_text(source: str) -> str:
 
 
 def extract_markdown(source: str) -> Extraction:
-    """Text and front-matter ``lang`` of a Markdown document; read as HTML if hostile."""
-    front_matter, body_start = _read_front_matter(source)
-    declared = declared_tag(front_matter.get("lang"))
+    """Text and front-matter ``lang`` of a Markdown document; plain text if hostile.
+
+    Front matter stays in the text (it is read for ``lang`` only). A source too costly for
+    markdown-it, or nested past its limit, is returned whole, every character kept.
+    """
+    declared = declared_tag(_front_matter_lang(source))
     if markdown_cost(source) <= MAX_MARKDOWN_COST:
         tokens = _markdown.parse(source)
         if not _reaches_nesting_limit(tokens):
             html = _markdown.renderer.render(tokens, _markdown.options, {})
             return Extraction(html_to_text(html), declared)
-    body = "".join(source.splitlines(keepends=True)[body_start:]) if body_start else source
-    return Extraction(html_to_text(body), declared)
+    return Extraction(source, declared)
 
 
 def _reaches_nesting_limit(tokens: list[Token]) -> bool:
@@ -255,19 +276,25 @@ def markdown_cost(source: str) -> int:
     return _LINE_COST * source.count("\n") + sum(map(source.count, _INLINE_SYNTAX))
 
 
-def _read_front_matter(source: str) -> tuple[dict[object, object], int]:
-    """The front matter's mapping (empty if none or unreadable) and the line after it."""
-    if not source.startswith("---"):  # front matter opens the document, or there is none
-        return {}, 0
-    tokens = _front_matter.parse(source[: MAX_FRONT_MATTER_CHARS + 16])
-    if not tokens or tokens[0].type != "front_matter" or tokens[0].map is None:
-        return {}, 0
-    body_start = tokens[0].map[1]
-    try:
-        values = yaml.safe_load(tokens[0].content)
-    except yaml.YAMLError:
-        return {}, body_start
-    return (values if isinstance(values, dict) else {}), body_start
+def _front_matter_lang(source: str) -> str | None:
+    """The value of front matter's top-level ``lang:`` line, if the document has one.
+
+    Front matter opens the document with a ``---`` line and closes with another within
+    ``MAX_FRONT_MATTER_CHARS``; the first ``lang:`` line between them counts.
+    """
+    if not source.startswith("---"):
+        return None
+    lines = source[: MAX_FRONT_MATTER_CHARS + 4].splitlines()
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    value = None
+    for line in lines[1:]:
+        if line.rstrip() in ("---", "..."):
+            return value
+        match = _FRONT_MATTER_LANG.fullmatch(line.rstrip())
+        if match is not None and value is None:
+            value = match.group(1).split(" #")[0].strip().strip("'\"")
+    return None  # never closed within the bound: not front matter
 
 
 def extract(text: str, content_format: str) -> Extraction:

@@ -3,13 +3,16 @@
 The order is fixed: a caller's hint wins; then Unicode scripts decide Korean, Japanese
 and Chinese (Hangul -> ``ko``, any Kana -> ``ja``, Han alone -> ``zh``), by their share
 of the letters so that a Korean post quoting English stays Korean and Kanji-heavy
-Japanese is never called Chinese; then the language the document declares (``<html
-lang>``, front matter ``lang:``), which the page's author chose but templates often leave
-at a default, so a clear script majority overrules it, and a CJK declaration on text
-without any CJK letter is ignored; everything else goes to a statistical detector
-(``qualitygate.detectors``), optionally checked by a second one when the first is
-unsure. Text with too few letters, or that no detector calls confidently, is ``und``
-with a low confidence and takes the default adapter.
+Japanese is never called Chinese (a declaration never overrules a clear script majority,
+Han alone included: the author would choose which block list applies); everything else
+goes to a statistical detector (``qualitygate.detectors``). The language the document
+declares (``<html lang>``, front matter ``lang:``) is the author's claim, and templates
+often leave it at a default: it decides only when the text has too few letters or the
+detector is unsure (below ``unsure_below``); never for text with CJK letters (their
+script decides, or nothing does), nor when it names ko/ja/zh for text without any CJK
+letter. When the detector is unsure and nothing usable was declared, a second detector,
+if configured, is asked. Text with too few letters, or that no detector calls
+confidently, is ``und`` with a low confidence and takes the default adapter.
 
 Detection reads the text normalised (whitespace collapsed, zero-width characters
 dropped), and only a sample of it: ``windows`` evenly spaced slices of
@@ -24,7 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING
 
 from qualitygate.detectors.base import LanguageDetector, Prediction, build_detector
 from qualitygate.langcode import primary_subtag
@@ -58,7 +61,7 @@ _ANY_CJK = re.compile(rf"[{_HANGUL}{_KANA}{_HAN}]")
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 
-# A declaration is the author's claim, not proof: below a hint, above any detector.
+# A declaration is the author's claim, not proof: it decides only what the text cannot.
 DECLARED_CONFIDENCE = 0.9
 
 
@@ -153,12 +156,6 @@ def decide_by_script(counts: ScriptCounts, min_share: float) -> LanguageGuess | 
 
 
 CJK_CODES = frozenset({"ko", "ja", "zh"})
-_HAN_USERS = frozenset({"ja", "ko"})  # Han-only text may be theirs too
-
-
-def _han_user(guess: LanguageGuess | None) -> TypeGuard[LanguageGuess]:
-    return guess is not None and guess.code in _HAN_USERS
-
 
 _TOP_K = 5
 
@@ -228,18 +225,17 @@ class LanguageIdentifier:
         if counts.letters < self.min_letters:
             return declaration or UNDETERMINED
         by_script = decide_by_script(counts, self.cjk_min_share)
-        if by_script is not None and by_script.code == "zh" and _han_user(declaration):
-            return declaration  # Han alone is shared by zh, ja and ko: the page knows which
         if by_script is not None:
-            return by_script
-        return declaration or self._detect_statistically(sample, counts)
+            return by_script  # whatever the page declares: a clear majority is evidence
+        return self._detect_statistically(sample, counts, declaration)
 
     def _declaration(self, declared: str | None, counts: ScriptCounts) -> LanguageGuess | None:
-        """The declared language, unless unusable: not expected, or CJK on text without CJK."""
+        """The declared language, unless unusable: not expected, text with CJK letters
+        (their script decides, or nothing does), or CJK on text without CJK."""
         code = primary_subtag(declared) if declared and declared.strip() else ""
-        if not code or (self.candidates and code not in self.candidates):
+        if not code or (self.candidates and code not in self.candidates) or counts.cjk:
             return None
-        if code in CJK_CODES and (counts.letters > 0 and counts.cjk == 0):
+        if code in CJK_CODES and counts.letters > 0:
             return None
         return LanguageGuess(code=code, confidence=DECLARED_CONFIDENCE, method="declared")
 
@@ -249,7 +245,9 @@ class LanguageIdentifier:
             ranked = [hit for hit in ranked if hit.code in self.candidates]
         return ranked
 
-    def _detect_statistically(self, sample: str, counts: ScriptCounts) -> LanguageGuess:
+    def _detect_statistically(
+        self, sample: str, counts: ScriptCounts, declaration: LanguageGuess | None = None
+    ) -> LanguageGuess:
         ranked = self._ranked(self.detector, sample)
         best = ranked[0] if ranked else Prediction(UNDETERMINED_CODE, 0.0)
         method = self.detector.name
@@ -257,6 +255,8 @@ class LanguageIdentifier:
         if counts.cjk and (unsure or best.code in CJK_CODES):
             # Some Hangul/Kana/Han, and no confident call for a non-CJK language.
             return decide_by_script(counts, min_share=0.0) or UNDETERMINED
+        if unsure and declaration is not None:
+            return declaration  # the author's claim decides only what the text cannot
         if unsure and self.second_opinion is not None:
             best = self._combine(ranked, self._ranked(self.second_opinion, sample))
             method = f"{self.detector.name}+{self.second_opinion.name}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from qualitygate.errors import ExtractionError
 from qualitygate.extract import (
     MAX_TREE_DEPTH,
+    Extraction,
     _nesting_depth,
     _tree_text,
     extract,
@@ -198,17 +200,55 @@ def test_links_inside_a_sentence_keep_the_sentence() -> None:
         ('<head><meta http-equiv="Content-Language" content="ja, en"></head><p>x</p>', "ja"),
         ('<html lang="not a tag!"><p>x</p>', None),
         ("<p>x</p>", None),
+        ('\ufeff \n<!-- built by a CMS -->\n<!DOCTYPE html><html lang="de"><p>x</p>', "de"),
+        ('<!-- a --><!-- b --><html lang="de"><p>x</p>', "de"),
+        # A fragment's stray <html lang> (lexbor moves it onto the root) declares nothing.
+        ('<p>you idiot</p><html lang="de">', None),
+        ('<p>x</p><!doctype html><html lang="de">', None),
+        ('<!-- unclosed <html lang="de">', None),
+        ('<meta http-equiv="content-language" content="de"><p>x</p>', None),
     ],
 )
 def test_html_declared_language(markup: str, declared: str | None) -> None:
     assert extract(markup, "html").declared_language == declared
 
 
-def test_markdown_front_matter_is_read_for_its_lang_and_never_shown() -> None:
+def test_markdown_front_matter_is_read_for_its_lang_and_kept_in_the_text() -> None:
     source = "---\ntitle: Guide\nlang: ko-KR\n---\n# 안내\n\n본문입니다.\n"
     extraction = extract(source, "markdown")
     assert extraction.declared_language == "ko-KR"
-    assert lines(extraction.text) == ["안내", "본문입니다."]
+    assert lines(extraction.text) == ["title: Guide", "lang: ko-KR", "안내", "본문입니다."]
+
+
+def test_a_leading_dashed_block_is_not_hidden_from_the_gate() -> None:
+    # CommonMark reads it as a rule and a heading, and so does a reader of the page: what
+    # front matter would hold reaches the rules and the model.
+    source = "---\nBUY CHEAP PILLS at http://spam.example idiot\n---\nThanks, great article."
+    extraction = extract(source, "markdown")
+    assert lines(extraction.text) == [
+        "BUY CHEAP PILLS at http://spam.example idiot",
+        "Thanks, great article.",
+    ]
+    assert extraction.declared_language is None
+    hostile = source + "\n" + "*a" * 40_000  # the bounded path keeps it too
+    assert "BUY CHEAP PILLS" in markdown_to_text(hostile)
+
+
+@pytest.mark.parametrize(
+    ("source", "declared"),
+    [
+        ("---\nlang: 'fr-CA' # the page's\n---\nbody", "fr-CA"),
+        ('---\ntitle: x\nlang: "ja"\n...\nbody', "ja"),
+        ("---\nmeta:\n  lang: de\n---\nbody", None),  # nested: not the page's language
+        ("---\nlang: de\nbody without a closing line", None),
+        ("---\ntitle: " + "x" * 5000 + "\nlang: de\n---\nbody", None),  # past the bound
+        ("\n---\nlang: de\n---\nbody", None),  # front matter opens the document
+    ],
+)
+def test_front_matter_lang_is_a_top_level_line(source: str, declared: str | None) -> None:
+    extraction = extract(source, "markdown")
+    assert extraction.declared_language == declared
+    assert "body" in extraction.text
 
 
 @pytest.mark.parametrize(
@@ -217,7 +257,17 @@ def test_markdown_front_matter_is_read_for_its_lang_and_never_shown() -> None:
 )
 def test_unreadable_front_matter_declares_nothing(source: str) -> None:
     extraction = extract(source, "markdown")
-    assert extraction.declared_language is None and lines(extraction.text) == ["body"]
+    assert extraction.declared_language is None and lines(extraction.text)[-1] == "body"
+
+
+def test_deep_front_matter_is_neither_slow_nor_an_error() -> None:
+    # A YAML parser spent 2.9 s on this, then failed the item on the recursion limit.
+    source = "---\nlang: " + "[" * 3000 + "\n---\nhello"
+    started = time.perf_counter()
+    extraction = extract(source, "markdown")
+    assert time.perf_counter() - started < 0.5
+    assert extraction.declared_language is None
+    assert "hello" in extraction.text and "[" * 3000 in extraction.text
 
 
 def test_markdown_github_tables_and_strikethrough() -> None:
@@ -227,19 +277,35 @@ def test_markdown_github_tables_and_strikethrough() -> None:
     assert lines(text) == ["Name\tPrice", "Tea\t3", "Now cheap affordable."]
 
 
-def test_hostile_markdown_is_read_as_html_without_markdown_it(
+def test_hostile_markdown_is_read_as_plain_text_without_markdown_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # markdown-it spends seconds on a bracket flood; the bounded path never calls it.
     class NoMarkdownIt:
-        def render(self, source: str) -> str:
+        def parse(self, source: str) -> None:
             raise AssertionError("markdown-it called on hostile Markdown")
 
     monkeypatch.setattr("qualitygate.extract._markdown", NoMarkdownIt())
     flood = "![" * 99_000
     assert markdown_to_text(flood) == flood
-    assert markdown_to_text("---\nlang: ja\n---\n" + "*a" * 99_000) == "*a" * 99_000
+    with_front_matter = "---\nlang: ja\n---\n" + "*a" * 99_000
+    assert extract(with_front_matter, "markdown") == Extraction(with_front_matter, "ja")
     assert markdown_to_text("- item\n" * 28_572).count("- item") == 28_572
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Padding pushes the cost over the bound; read as HTML, the code block's
+        # <textarea> (a form control, dropped) hid its content.
+        "```\n<textarea>BUY PILLS now</textarea>\n<script>BUY PILLS</script>\n```" + "\n" * 10_000,
+        # Past markdown-it's nesting limit: the same.
+        "> " * 70 + "<textarea>BUY PILLS now</textarea><!-- BUY PILLS -->",
+    ],
+    ids=["padded", "nested"],
+)
+def test_the_bounded_markdown_path_keeps_every_character(source: str) -> None:
+    assert markdown_to_text(source) == source
 
 
 def test_ordinary_markdown_still_goes_through_markdown_it() -> None:

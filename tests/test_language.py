@@ -163,12 +163,22 @@ def test_a_korean_head_does_not_decide_an_english_text() -> None:
 # --- the language the page declares ---------------------------------------------------
 
 
-def test_a_declared_language_beats_the_detector() -> None:
+def test_a_confident_detector_beats_a_declared_language() -> None:
+    # The author picks the declaration, and with it the block list: it must not overrule
+    # what the text clearly is.
     text = "The committee will present its report on the new budget next week."
-    assert detect_language(text).code == "en"
     guess = detect_language(text, declared="fr-CA")
+    assert (guess.code, guess.method) == ("en", "fasttext")
+    assert guess.confidence >= load_settings().detection.unsure_below
+
+
+def test_a_declared_language_decides_when_the_detector_is_unsure() -> None:
+    unsure = FixedDetector("fixed", [Prediction("en", 0.3), Prediction("fr", 0.2)])
+    guess = identifier(unsure)("Ok merci see you", None, "fr-CA")
     assert (guess.code, guess.method) == ("fr", "declared")
     assert 0.0 < guess.confidence < 1.0  # the author's claim, below a caller's hint
+    sure = FixedDetector("fixed", [Prediction("en", 0.91)])
+    assert identifier(sure)("Ok merci see you", None, "fr-CA").code == "en"
 
 
 def test_the_callers_hint_beats_a_declared_language() -> None:
@@ -186,26 +196,30 @@ def test_a_cjk_declaration_on_text_without_cjk_is_ignored() -> None:
     assert detect_language(text, declared="ko").code == "en"
 
 
-def test_a_declaration_decides_what_han_alone_cannot() -> None:
-    text = "東京都庁舎会議室予定変更"  # Han only: Japanese or Chinese
-    assert detect_language(text).code == "zh"
-    guess = detect_language(text, declared="ja-JP")
-    assert (guess.code, guess.method) == ("ja", "declared")
-    assert detect_language(text, declared="zh-Hant").method == "script"
+@pytest.mark.parametrize("declared", ["ja-JP", "ko", "en", "zh-Hant"])
+def test_han_alone_is_chinese_whatever_the_page_declares(declared: str) -> None:
+    # A declared ja/ko used to win here, and zh block-list terms stopped applying.
+    text = "你个傻逼你个傻逼"
+    assert (detect_language(text, declared=declared).code) == "zh"
+    assert detect_language(text, declared=declared).method == "script"
 
 
-def test_a_declaration_decides_cjk_text_under_the_script_share() -> None:
-    # A Korean page that is mostly English code: too little Hangul for the script rule.
+def test_cjk_text_under_the_script_share_is_decided_by_its_script() -> None:
+    # A Korean page that is mostly English code: too little Hangul for the script rule,
+    # and the detector unsure: the Hangul decides, not the declaration.
     text = "cargo build --release --target x86_64-unknown-linux-gnu " * 4 + "빌드 방법"
     assert detect_language(text, declared="ko").code == "ko"
-    assert detect_language(text, declared="ko").method == "declared"
+    assert detect_language(text, declared="ja").code == "ko"
+    assert detect_language(text, declared="en").code == "ko"
 
 
 def test_a_declaration_outside_the_candidates_is_ignored() -> None:
     ident = identifier(build_detector("fasttext"), candidates=["en", "de"])
     text = "The committee will present its report on the new budget next week."
     assert ident(text, None, "fr").code == "en"
-    assert ident(text, None, "de").code == "de"
+    unsure = identifier(FixedDetector("fixed", [Prediction("en", 0.3)]), candidates=["en", "de"])
+    assert unsure(text, None, "fr").code != "fr"
+    assert unsure(text, None, "de").code == "de"
 
 
 def test_a_declaration_names_text_too_short_to_call() -> None:

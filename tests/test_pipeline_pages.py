@@ -56,14 +56,21 @@ def test_pages_get_their_language_from_the_text_alone(gate: QualityGate, name: s
 
 
 def test_the_declared_language_is_reported_as_what_decided(gate: QualityGate) -> None:
-    markup = "<html lang='de'><p>Ok, see you at the meeting then.</p></html>"
+    # Text the detector is unsure of: the page's declaration decides, and says so.
+    markup = "<html lang='de'><p>Termin ok?</p></html>"
     [result] = gate.grade([{"id": "1", "text": markup, "format": "html"}])
     assert (result.language, result.language_method) == ("de", "declared")
-    source = "---\nlang: de\n---\nOk, see you at the meeting then.\n"
+    source = "---\nlang: de\n---\nTermin ok?\n"
     [result] = gate.grade([{"id": "2", "text": source, "format": "markdown"}])
     assert (result.language, result.language_method) == ("de", "declared")
     [result] = gate.grade([{"id": "3", "text": source, "format": "markdown", "language": "en"}])
     assert (result.language, result.language_method) == ("en", "hint")
+
+
+def test_a_declaration_does_not_overrule_text_the_detector_is_sure_of(gate: QualityGate) -> None:
+    markup = "<html lang='de'><p>Ok, see you at the meeting then.</p></html>"
+    [result] = gate.grade([{"id": "1", "text": markup, "format": "html"}])
+    assert (result.language, result.language_method) == ("en", "fasttext")
 
 
 def big_page(text_chars: int) -> str:

@@ -63,3 +63,45 @@ def test_clean_content_is_approved_without_rule_advice(settings: Settings) -> No
     assert result.flags == []
     assert result.decision == "approve"
     assert result.recommendations == settings.recommendations.levels["excellent"]["en"]
+
+
+@pytest.mark.parametrize(
+    ("item", "language", "term"),
+    [
+        (
+            {"format": "html", "text": '<p>you are such an idiot, really</p><html lang="de">'},
+            "en",
+            "idiot",
+        ),
+        ({"format": "html", "text": '<p>你个傻逼</p><html lang="ja">'}, "zh", "傻逼"),
+        (
+            {"format": "html", "text": '<!doctype html><html lang="ja"><p>你个傻逼</p>'},
+            "zh",
+            "傻逼",
+        ),
+        (
+            {"format": "html", "text": '<!doctype html><html lang="de"><p>you are an idiot</p>'},
+            "en",
+            "idiot",
+        ),
+        ({"format": "markdown", "text": "---\nlang: ja\n---\n你个傻逼"}, "zh", "傻逼"),
+        (
+            {"format": "markdown", "text": "---\nlang: fr\n---\nYou are such an idiot, really."},
+            "en",
+            "idiot",
+        ),
+    ],
+    ids=["html-fragment-de", "html-fragment-ja", "page-ja", "page-de", "md-ja", "md-fr"],
+)
+def test_a_declared_language_does_not_escape_the_block_list(
+    item: dict[str, str], language: str, term: str
+) -> None:
+    # The author writes the declaration: it must not choose which block list applies.
+    rules: dict[str, Any] = load_settings().rules.model_dump()
+    rules["blocklists"]["banned"]["terms"] = {"en": ["idiot"], "zh": ["傻逼"]}
+    gate = QualityGate(load_settings(rules=rules), HighScorer())
+    [result] = gate.grade([{"id": "1", **item}])
+    assert result.language == language
+    [hit] = [flag for flag in result.flags if flag.rule_id == "blocklist.banned"]
+    assert hit.end - hit.start == len(term)
+    assert result.decision == "reject"
