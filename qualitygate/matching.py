@@ -6,10 +6,12 @@ text it came from, so a flag points at what the author wrote. The fold, in order
 
 - per character: invisible characters dropped; NFKC for everything but Hangul (full-width,
   math-bold ``𝐛``, circled ``ⓑ``, ligatures); casefold; accents stripped from Latin
-  letters (``bàd``); Unicode confusables folded to the ASCII letter they imitate
-  (Cyrillic ``а``, Greek ``ο``), from the Unicode table that ``confusable-homoglyphs``
-  ships, not a hand list; Hangul decomposed to compatibility jamo (syllables, conjoining
-  and half-width jamo alike), so ``ㅂㅏㅂㅗ`` typed jamo by jamo is ``바보``;
+  letters (``bàd``), and every combining mark after a Latin letter dropped, stacked or
+  overlaid (``i̶diot``, ``í̸diot``), while other scripts keep theirs; Unicode
+  confusables folded to the ASCII letter they imitate (Cyrillic ``а``, Greek ``ο``), from
+  the Unicode table that ``confusable-homoglyphs`` ships, not a hand list; Hangul
+  decomposed to compatibility jamo (syllables, conjoining and half-width jamo alike), so
+  ``ㅂㅏㅂㅗ`` typed jamo by jamo is ``바보``;
 - leetspeak inside words that have letters (``b4d``: 4 -> a, 0 -> o, 1 -> i, 3 -> e,
   5 -> s, 7 -> t, @ -> a, $ -> s);
 - three or more single letters separated by one space, dot, dash, underscore or star are
@@ -114,6 +116,31 @@ def fold_char(char: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)
+def _only_marks(piece: str) -> bool:
+    """A folded piece made of combining marks only (categories Mn and Me)."""
+    return all(unicodedata.category(char) in ("Mn", "Me") for char in piece)
+
+
+def _drop_marks_after_latin(pieces: list[str]) -> None:
+    """Empty every run of combining marks that follows a Latin letter, in place.
+
+    Precomposed accents go in ``fold_char``; these are the marks left over: stacked ones
+    (``i\u0301\u0316``), overlays with no precomposed form (``i\u0336``). Marks after a
+    letter of another script (Devanagari, Thai, Hebrew vowel signs) are part of it and stay.
+    """
+    after_latin = False
+    for index, piece in enumerate(pieces):
+        if not piece:
+            continue
+        if _only_marks(piece):
+            if after_latin:
+                pieces[index] = ""
+            continue
+        last = piece[-1]
+        after_latin = last.isascii() and last.isalpha()
+
+
 def _ascii_visible(text: str) -> bool:
     """No ASCII control characters but the kept ones, newline and tab (a C-speed check)."""
     for kept in KEPT_CONTROLS:
@@ -150,6 +177,7 @@ class MatchingView:
             chars = original.lower()  # all fold_char does to printable ASCII
         else:
             pieces = list(map(fold_char, original))
+            _drop_marks_after_latin(pieces)
             chars = "".join(pieces)
             if len(chars) != len(original) or not all(pieces):
                 lengths = map(len, pieces)

@@ -22,14 +22,15 @@ Decisions worth knowing:
   can only have the new form).
 - Payment cards: 12 to 19 digits with a known issuer prefix (Visa, Mastercard, Amex,
   Discover, Diners, JCB including 1800/2131, Maestro including 12-digit ones) and the
-  Luhn check. Bare 14 to 16 digits count alone; 12, 13 and 17 to 19 need context or
-  4-digit groups (Visa-19 as 4-4-4-4-3, Amex 4-6-5, Diners 4-6-4).
+  Luhn check. Bare 14 to 16 digits and 12-digit Maestro (``_BARE_MAESTRO``) count alone;
+  other 12, 13 and 17 to 19 need context or 4-digit groups (Visa-19 as 4-4-4-4-3, Amex
+  4-6-5, Diners 4-6-4): a bare Visa-13 or Visa-19 is as likely an EAN-13 or a long ID.
 - Phones: international (``+`` or ``00`` and 8 to 15 digits), North American with or
   without a space after the parenthesis and with an extension (``x123``, ``ext. 12``), and
   the common domestic formats of Korea, Japan and China. Korean and Japanese mobile
-  numbers (010..., 090...) may be bare; a bare Chinese mobile (13x... 11 digits, as an
-  11-digit timestamp from the 1970s is), a bare 10-digit North American number or a 2-4-4
-  group needs a phone word before it.
+  numbers (010..., 090...), Chinese mobiles (1[3-9] and 9 digits) and valid 10-digit North
+  American numbers (area and exchange codes from 2-9) may be bare; a 2-4-4 group needs a
+  phone word before it.
 """
 
 from __future__ import annotations
@@ -114,6 +115,24 @@ def card_valid(digits: str) -> bool:
     )
     mastercard_2 = len(digits) == 16 and 2221 <= int(digits[:4]) <= 2720
     return (known or mastercard_2) and luhn_valid(digits)
+
+
+# 12-digit Maestro prefixes a bare run may have: the 4-digit ranges and 56-58, not all of
+# 50 (a random 12-digit UPC-A barcode or 1973-2001 millisecond timestamp then passes as a
+# card 0.3% of the time; with the whole 50 range, 0.4%).
+_BARE_MAESTRO = (
+    "5018", "5020", "5038", "5893", "56", "57", "58", "6304", "6759", "676", "0604", "6390",
+)  # fmt: skip
+
+
+def bare_card_valid(digits: str) -> bool:
+    """A card a bare digit run may be: 14 to 16 digits, or a 12-digit Maestro.
+
+    Not 13 (a Visa-13 is as likely as an EAN-13 barcode starting with 4 to pass: 4.5% of
+    them would) nor 17 to 19 (1.1% of random 19-digit IDs are a valid Visa-19).
+    """
+    short_maestro = len(digits) == 12 and digits.startswith(_BARE_MAESTRO)
+    return (14 <= len(digits) <= 16 or short_maestro) and card_valid(digits)
 
 
 _RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
@@ -211,6 +230,9 @@ def _when(check: Callable[[str], bool], detail: str) -> Callable[[str], str | No
 
 
 _CARD_WHY = _when(lambda found: card_valid(digits_of(found)), "payment card (Luhn check valid)")
+_BARE_CARD_WHY = _when(
+    lambda found: bare_card_valid(digits_of(found)), "payment card (Luhn check valid)"
+)
 _MY_NUMBER_WHY = _when(
     lambda found: my_number_valid(digits_of(found)), "Japanese My Number (check digit valid)"
 )
@@ -238,7 +260,7 @@ _READINGS: dict[str, tuple[_Reading, ...]] = {
         ),
     ),
     "payment_card": (
-        _Reading(compile_re2(r"[0-9]{14,16}"), _CARD_WHY),
+        _Reading(compile_re2(r"[0-9]{14,16}|[0-9]{12}"), _BARE_CARD_WHY),
         _Reading(compile_re2(r"[0-9]{12,19}"), _CARD_WHY, needs_context=True),
         _Reading(
             compile_re2(r"[0-9]{4}(?:[ -][0-9]{4}){2}(?:[ -][0-9]{4})?(?:[ -][0-9]{1,4})?"),
@@ -267,10 +289,12 @@ _READINGS: dict[str, tuple[_Reading, ...]] = {
                 r"(?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}",
             )
         ),
-        # Bare: a Chinese mobile (an 11-digit timestamp from the 1970s looks the same), a
-        # North American number, and a 2-4-4 group.
-        _Reading(compile_re2(r"1[3-9][0-9]{9}"), _PHONE_WHY, needs_context=True),
-        _Reading(compile_re2(r"[2-9][0-9]{2}[2-9][0-9]{6}" + _EXTENSION), _PHONE_WHY, True),
+        # Bare, alone: a Chinese mobile (11 digits from 13: no barcode, and only millisecond
+        # timestamps of 1970-73, have that length) and a North American number whose area
+        # and exchange codes start with 2-9 (a 10-digit timestamp in seconds starts with 1).
+        _Reading(compile_re2(r"1[3-9][0-9]{9}"), _PHONE_WHY),
+        _Reading(compile_re2(r"[2-9][0-9]{2}[2-9][0-9]{6}" + _EXTENSION), _PHONE_WHY),
+        # Bare with a phone word before it: a 2-4-4 group.
         _Reading(compile_re2(r"[0-9]{2,4}-[0-9]{2,4}-[0-9]{4}" + _EXTENSION), _PHONE_WHY, True),
     ),
 }

@@ -83,6 +83,30 @@ def test_near_misses_stay_clean(engine: RuleEngine, text: str) -> None:
     assert hits(engine, text, "ko" if "바" in text else "en") == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what an i\u0336diot",  # overlay stroke, no precomposed form
+        "what an id\u0338iot",  # overlay solidus
+        "what an i\u0301\u0316d\u0317iot",  # stacked above and below
+        "what an i\u0301diot",  # a plain accent, as before
+        "what an i\u20dddiot",  # enclosing circle (category Me)
+    ],
+)
+def test_combining_marks_on_latin_letters_are_dropped(engine: RuleEngine, text: str) -> None:
+    normalised = _normalise("en", text)  # NFC composes what it can: offsets are its own
+    flags = [f for f in engine.check(normalised, "en") if f.category == "blocklist"]
+    assert [normalised[f.start : f.end] for f in flags] == [normalised.removeprefix("what an ")]
+
+
+def test_marks_of_other_scripts_are_kept() -> None:
+    # Devanagari and Thai vowel signs are letters of their words, not decoration.
+    assert MatchingView("a किताब").text == "a किताब"
+    assert MatchingView("x \u0e01\u0e34\u0e19").text == "x \u0e01\u0e34\u0e19"
+    # Nor does a mark right after a space or digit vanish.
+    assert MatchingView("a \u0336b").text == "a \u0336b"
+
+
 def test_a_run_shorter_than_the_terms_is_not_the_term() -> None:
     rules = load_settings().rules.model_dump()
     rules["blocklists"]["banned"]["terms"] = {"default": ["ass"]}

@@ -52,9 +52,22 @@ def test_north_american_phone_formats(number: str) -> None:
     assert found(f"Reach me on {number} after six.") == [("phone", number)]
 
 
-def test_a_bare_ten_digit_phone_needs_a_phone_word() -> None:
+def test_a_bare_north_american_number_is_a_phone_a_seconds_timestamp_is_not() -> None:
+    # Area and exchange codes start with 2-9; a 10-digit Unix time in seconds starts with 1.
+    assert found("See you at 4686707097 tomorrow.") == [("phone", "4686707097")]
     assert found("call me at 5552345678 tonight") == [("phone", "5552345678")]
-    assert found("invoice 5552345678 is paid") == []
+    assert found("created_at=1701234567 ok") == []
+    assert found("ref 4681707097 ok") == []  # exchange code 170: not a NANP number
+
+
+@pytest.mark.parametrize("text", ["加我13812345678，晚上聊", "有问题找我 13812345678"])
+def test_a_bare_chinese_mobile_is_a_phone(text: str) -> None:
+    assert found(text) == [("phone", "13812345678")]
+
+
+def test_a_chinese_mobile_inside_a_longer_number_is_not() -> None:
+    assert found("order A13812345678 shipped") == []
+    assert found("订单138123456789已发货") == []
 
 
 VISA_19 = luhn_complete("4" + "123456789012345678"[:17])
@@ -89,6 +102,15 @@ def test_every_card_type_faker_makes(text: str) -> None:
     assert kind == "payment_card"
     assert card_valid("".join(char for char in number if char.isdigit()))
     assert number.replace(" ", "").replace("-", "") in text.replace(" ", "").replace("-", "")
+
+
+def test_a_bare_twelve_digit_maestro_is_a_card() -> None:
+    assert found(f"Use {MAESTRO_12} for the order.") == [("payment_card", MAESTRO_12)]
+    # A 12-digit run from the wider 50 range is as often a UPC-A barcode: context needed.
+    other_50 = luhn_complete("5099" + "1234567")
+    assert card_valid(other_50)
+    assert found(f"Use {other_50} for the order.") == []
+    assert found(f"Maestro card {other_50}") == [("payment_card", other_50)]
 
 
 def ean13(body: str) -> str:

@@ -106,6 +106,10 @@ def test_nested_terms_scale_linearly_with_the_text() -> None:
         "(?s).{0,900}b",
         "[^x]{0,300}[^y]{0,300}[^z]{0,300}b",
         "(a{0,40}){0,40}",
+        # Windows counted after a narrow class: 0.97 s and 0.58 s on random "ab " text.
+        "[ab].{90}[ab].{90}c",
+        "a.{100}b.{100}c",
+        "[ab][ab ]{1000}c",  # 7.9 s
     ],
 )
 def test_a_pattern_too_large_for_re2s_fast_path_is_refused_at_load(text: str) -> None:
@@ -114,7 +118,10 @@ def test_a_pattern_too_large_for_re2s_fast_path_is_refused_at_load(text: str) ->
 
 
 def test_patterns_at_the_bounds_still_load() -> None:
-    with_rules(patterns=[pattern(0, "(?s).{0,300}b"), pattern(1, "[a-z]{2,64}@example")])
+    with_rules(patterns=[pattern(0, "(?s).{0,100}b"), pattern(1, "[a-z]{2,64}@example")])
+    ordinary = [r"\b\d{3}-\d{4}\b", r"(?i)buy\s+now", r"[A-Z]{2}\d{6}", "(?i)a.{30}b.{30}c"]
+    ordinary.append(r"(?i)\b(viagra|casino|lottery|bitcoin|crypto|forex|loan|dating|pills)\b")
+    with_rules(patterns=[pattern(n, text) for n, text in enumerate(ordinary)])
 
 
 def test_a_pattern_that_matches_the_empty_string_is_refused_at_load() -> None:
