@@ -113,6 +113,23 @@ class Keys:
         """The scoring attempts a task id has had, across deliveries."""
         return self._state("attempts", task_id)
 
+    def submission(self, item_id: str, content_sha256: str) -> str:
+        """The task id already sent for this item id and content, within the cache window:
+        a CMS that retries a POST gets the same task, not a second grade."""
+        return self._state("submitted", f"{content_sha256}:{item_id}")
+
+    def origin(self, item_id: str) -> str:
+        """Who submitted an item over HTTP (``key:NAME`` or ``source:NAME``), so the
+        callback deliverer knows where its result goes. Lives as long as the result."""
+        return self._state("origin", item_id)
+
+    @property
+    def workers(self) -> str:
+        """Hash: worker node name -> JSON ``{"seen_at", "config_version", "pid"}``,
+        refreshed by every worker's heartbeat; readiness, ``doctor`` and the console read
+        it to see which workers are alive and which config each one grades with."""
+        return f"{self.state_prefix}workers"
+
     def cache(self, parts: Sequence[str | None]) -> str:
         """The cached grade for content identified by ``parts`` (hash, prompt, model...)."""
         digest = hashlib.sha256(json.dumps(list(parts)).encode("utf-8")).hexdigest()
