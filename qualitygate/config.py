@@ -393,8 +393,18 @@ class StreamSettings(_Section):
     # What a worker does when its next results would trim entries a consumer group has not
     # read (or acknowledged): pause consuming until they are, or continue and count them.
     on_full: Literal["pause", "continue"]
+    # Pause while the next this-many results would trim unread ones: at least what every
+    # worker holds (batch_size x prefetch_batches each), so the pause comes before the loss.
+    pause_headroom: PositiveInt
+    full_check_ms: PositiveInt
     # How many trimmed-unread entry ids are kept per group for ``QualityGateClient.missed``.
     missed_maxlen: PositiveInt
+
+    @model_validator(mode="after")
+    def _headroom_below_maxlen(self) -> StreamSettings:
+        if self.pause_headroom >= self.maxlen:
+            raise ValueError("pause_headroom must be smaller than maxlen")
+        return self
 
 
 DetectorName = Literal["fasttext", "langdetect"]

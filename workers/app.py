@@ -24,6 +24,7 @@ from qualitygate.protocol import SAFE_CONTENT, SERIALIZER, broker_options, celer
 from qualitygate.redis_connect import connect
 from qualitygate.redis_url import is_sentinel_url
 from workers import logs, metrics
+from workers.backpressure import Backpressure
 from workers.inbound import cap_decompression
 from workers.redeliver import Redeliverer
 from workers.runtime import configure, runtime
@@ -146,7 +147,13 @@ def _forget_process_metrics(**_: Any) -> None:
 def _serve_metrics(sender: Any = None, **_: Any) -> None:
     settings = runtime().settings
     celery_app = getattr(sender, "app", None) or app
-    Redeliverer(celery_app, settings, connect(settings.redis)).start()
+    hostname = getattr(sender, "hostname", None) or celery_app.conf.get("worker_hostname", "")
+    backpressure = Backpressure(celery_app, settings, connect(settings.redis), hostname)
+    backpressure.start()
+    # While paused, items wait in the queue on purpose: sending them again is no help.
+    redeliverer = Redeliverer(celery_app, settings, connect(settings.redis))
+    redeliverer.hold = lambda: backpressure.paused
+    redeliverer.start()
     port = metrics.serve(settings)
     logger.info(
         "worker ready: queue %s on %s, batches of %d or every %d ms, metrics on %s",
