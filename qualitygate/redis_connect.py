@@ -17,8 +17,9 @@ from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.connection import SSLConnection
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from qualitygate.config import RedisSettings
 from qualitygate.errors import ConfigError
@@ -28,6 +29,27 @@ from qualitygate.redis_url import is_sentinel_url, parse_sentinel_url
 # A client that lost its master retries for about as long as Sentinel takes to promote a
 # replica (down-after plus the election), instead of failing the first command.
 _FAILOVER_RETRIES = 20
+
+
+class _AskingConnection(SentinelManagedConnection):
+    """redis-py's Sentinel-managed connection, asking the sentinels again when it
+    reconnects inside a command's retry.
+
+    redis-py 8.1 reconnects a connection that lost its socket mid-command (a blocking
+    XREADGROUP when the master died) through ``connect_check_health``, which reuses the
+    dead master's address: every retry failed, and a reader stalled for the whole retry
+    budget (15 s measured) after Sentinel had promoted the replica in 2.4 s. ``connect``
+    is redis-py's own path that asks the sentinels; this only makes the retry take it.
+    """
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self._sock:
+            self.connect()
+        super().send_packed_command(command, check_health)
+
+
+class _AskingSSLConnection(_AskingConnection, SSLConnection):
+    pass
 
 
 def connect(settings: RedisSettings, url: str | None = None, **options: Any) -> redis.Redis:
@@ -52,5 +74,6 @@ def connect(settings: RedisSettings, url: str | None = None, **options: Any) -> 
         db=parsed.db,
         retry=retry,
         retry_on_error=[redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError],
+        connection_class=_AskingSSLConnection if settings.sentinel.tls else _AskingConnection,
         **options,
     )
