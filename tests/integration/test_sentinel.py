@@ -9,7 +9,9 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from typer.testing import CliRunner
 
+from qualitygate.cli import app
 from qualitygate.config import load_settings
 from qualitygate.redis_connect import connect
 from tests.support.failover import one_failover
@@ -73,6 +75,10 @@ def test_a_read_blocked_on_the_dead_master_resumes_on_the_new_one(
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
+    # doctor reads the deployment through the sentinels, and sees all three.
+    doctor = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": "400"})
+    report = " ".join(doctor.output.replace("│", " ").split())
+    assert "master, 1 replica(s)" in report and "sentinels OK 3 of 3 agree" in report, report
     sentinel_cluster.fail_over()
     writer.xadd("s", {"n": "after"})
     try:
