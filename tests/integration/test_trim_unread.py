@@ -35,7 +35,9 @@ def outgoing(settings, start: int, count: int) -> list[Outgoing]:
 def test_results_trimmed_before_a_group_read_them_are_reported(
     namespace: QueueNamespace, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = namespace.settings(QG_STREAMS__MAXLEN="1000", QG_STREAMS__ON_FULL="continue")
+    settings = namespace.settings(
+        QG_STREAMS__MAXLEN="1000", QG_STREAMS__PAUSE_HEADROOM="100", QG_STREAMS__ON_FULL="continue"
+    )
     publisher = ResultPublisher.from_settings(settings)
     client = QualityGateClient(settings=settings)
     client.ensure_group("cms")
