@@ -16,6 +16,7 @@ client's (``QualityGateClient``), so it follows whatever the client follows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -79,9 +80,14 @@ class Deliverer:
         return cls(settings, QualityGateClient(settings=settings), callbacks=callbacks)
 
     def start(self) -> None:
-        """Check Redis and create the group (at the stream's start) if it is new."""
+        """Check Redis, create the group (at the stream's start) if it is new, and drop
+        the group's consumers left by earlier processes that hold nothing pending."""
         self.client.ping()
         self.client.ensure_group(self.group)
+        idle_ms = self.settings.streams.reclaim_idle_ms
+        for consumer in self.redis.xinfo_consumers(self.stream, self.group):
+            if consumer["pending"] == 0 and consumer["idle"] > idle_ms:
+                self.redis.xgroup_delconsumer(self.stream, self.group, consumer["name"])
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set; a Redis outage is logged and waited out."""
@@ -91,6 +97,13 @@ class Deliverer:
             except redis.RedisError as exc:
                 logger.warning("redis error, retrying in 1s: %s", type(exc).__name__)
                 stop.wait(1.0)
+                if "NOGROUP" in str(exc):
+                    # The stream or the group was deleted under us: create them again.
+                    self._recreate_group()
+
+    def _recreate_group(self) -> None:
+        with contextlib.suppress(redis.RedisError):  # still down: the next round says so
+            self.client.ensure_group(self.group)
 
     def step(self, block_ms: int | None = None) -> int:
         """One round: due retries, reclaimed entries, then new ones; returns how many were
