@@ -14,6 +14,7 @@ not read or write Redis.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -50,11 +51,13 @@ class Sender:
         allow_private: Sequence[IPNetwork],
         resolve: Resolver = system_resolver,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.timeout_s = timeout_s
         self.allow_private = list(allow_private)
         self.resolve = resolve
         self._transport = transport
+        self._verify = verify  # certificate checks; a test's own CA, never False in use
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()
 
@@ -67,6 +70,7 @@ class Sender:
                     follow_redirects=False,
                     trust_env=False,
                     transport=self._transport,
+                    verify=self._verify,
                 )
                 self._clients[name] = client
             return client

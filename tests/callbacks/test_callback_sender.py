@@ -4,7 +4,9 @@ the signed request, pinning to the checked address, refusals, redirects not foll
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from callbacks.signing import verify
 from callbacks.targets import Callback, TargetRefused, pin
 from qualitygate.callback_policy import parse_network
 from tests.support.receiver import Answer, Receiver
+from tests.support.redis_server import make_tls_files
 
 SECRET = "callback-secret-0123456789"
 BODY = json.dumps({"id": "post-1", "status": "graded", "score": 0.5}).encode()
@@ -127,3 +130,29 @@ def test_a_receiver_slower_than_the_timeout_is_a_failure(receiver: Receiver) -> 
     quick = Sender(timeout_s=0.2, allow_private=LOOPBACK)
     outcome = quick.send(Callback("cms", receiver.url, SECRET), BODY, "1-0", 1)
     assert not outcome.delivered and "Timeout" in outcome.error
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Path) -> Iterator[Receiver]:
+    server = Receiver(tls=make_tls_files(tmp_path)).start()
+    yield server
+    server.stop()
+
+
+def test_https_to_a_pinned_address_still_checks_the_certificate_for_the_name(
+    tls_receiver: Receiver,
+) -> None:
+    # The certificate is for localhost and 127.0.0.1 only. Pinned to 127.0.0.1, a request
+    # for "localhost" verifies (SNI and the check use the name); one for a name the
+    # certificate does not carry fails, though it reaches the same address.
+    ca = ssl.create_default_context(cafile=str(tls_receiver.tls["ca"]))
+    loopback = Sender(5, LOOPBACK, resolve=lambda host, port: ["127.0.0.1"], verify=ca)
+    good = f"https://localhost:{tls_receiver.port}/hook"
+    outcome = loopback.send(Callback("local", good, SECRET), BODY, "1-0", 1)
+    assert outcome.delivered, outcome.error
+    assert tls_receiver.received()[0].headers["Host"] == f"localhost:{tls_receiver.port}"
+    wrong = f"https://cms.example.com:{tls_receiver.port}/hook"
+    refused = loopback.send(Callback("other", wrong, SECRET), BODY, "1-0", 1)
+    assert not refused.delivered and "ConnectError" in refused.error
+    assert "certificate" in refused.error.lower()
+    assert len(tls_receiver.received()) == 1

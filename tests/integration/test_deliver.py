@@ -27,6 +27,7 @@ from qualitygate.config import Settings
 from qualitygate.protocol import Keys
 from qualitygate.schemas import GradeResult
 from tests.support.receiver import Answer, Received, Receiver
+from tests.support.redis_server import RedisServer
 from tests.support.workers import (
     QUALITYGATE,
     QueueNamespace,
@@ -297,3 +298,67 @@ def test_sigkill_mid_way_and_a_restart_lose_nothing(
     # `concurrency` of them) may have reached the receiver twice.
     assert sum(answered_ok.values()) - len(entries) <= 2
     assert redis_client.xlen(settings.streams.dead_deliveries) == 0
+
+
+def test_a_receiver_slower_than_the_timeout_gets_the_entry_again(
+    namespace: QueueNamespace, redis_client: redis.Redis, receiver: Receiver, start_deliver
+) -> None:
+    # The one way a delivered entry is sent twice while deliver keeps running: the first
+    # answer came after delivery.timeout_s. Same X-Qualitygate-Delivery id both times.
+    settings = namespace.settings()
+    calls = {"n": 0}
+
+    def slow_first(request: Received) -> Answer:
+        calls["n"] += 1
+        return Answer(200, delay_s=1.5) if calls["n"] == 1 else Answer(200)
+
+    receiver.respond = slow_first
+    receiver.start()
+    [entry_id] = publish(settings, redis_client, 1, "key:cms-a")
+    start_deliver(timeout_s=0.5)
+    wait_for(
+        lambda: len(receiver.delivered()) >= 2 and settled(redis_client, settings),
+        30,
+        "the entry answered twice and acknowledged",
+    )
+    seen = sorted(
+        (r.headers["X-Qualitygate-Delivery"], r.headers["X-Qualitygate-Attempt"])
+        for r in receiver.delivered()
+    )
+    assert seen == [(entry_id, "1"), (entry_id, "2")]
+    assert redis_client.xlen(settings.streams.dead_deliveries) == 0
+
+
+def test_deliver_outlives_a_redis_crash_and_carries_on(
+    namespace: QueueNamespace, private_redis: RedisServer, receiver: Receiver, start_deliver
+) -> None:
+    # A private redis-server without persistence: killed, it comes back empty (no stream,
+    # no group). deliver keeps running through the outage, creates the group again, and
+    # delivers what is published afterwards.
+    env = {"QG_REDIS__URL": private_redis.url}
+    settings = namespace.settings(**env)
+    client = private_redis.client()
+    receiver.start()
+    publish(settings, client, 2, "key:cms-a")
+    deliver = start_deliver(env=env)
+    wait_for(lambda: len(receiver.delivered()) == 2, 30, "the first two deliveries")
+    private_redis.kill()
+    wait_for(lambda: "redis error" in deliver.log(), 30, "deliver to notice the outage")
+    assert deliver.process.poll() is None
+    private_redis.start()
+    wait_for(lambda: _has_group(client, settings), 30, "the group created again")
+    after = publish(settings, client, 3, "key:cms-a")
+    wait_for(
+        lambda: len(receiver.delivered()) == 5 and settled(client, settings),
+        30,
+        "the three published after the crash",
+    )
+    assert {r.headers["X-Qualitygate-Delivery"] for r in receiver.delivered()[2:]} == set(after)
+    assert deliver.process.poll() is None
+
+
+def _has_group(client: redis.Redis, settings: Settings) -> bool:
+    try:
+        return any(g["name"] == GROUP for g in client.xinfo_groups(settings.streams.results))
+    except redis.ResponseError:
+        return False

@@ -7,11 +7,13 @@ and start it again on the same port to play a CMS that is down for a while.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from tests.support.workers import free_port
 
@@ -37,8 +39,14 @@ Respond = Callable[["Received"], Answer]
 class Receiver:
     """Records requests; ``respond`` decides each answer (200 by default)."""
 
-    def __init__(self, respond: Respond | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        respond: Respond | None = None,
+        port: int | None = None,
+        tls: dict[str, Path] | None = None,
+    ) -> None:
         self.port = port or free_port()
+        self.tls = tls  # {"cert": ..., "key": ...} to serve https
         self.respond: Respond = respond or (lambda _request: Answer())
         self.requests: list[Received] = []
         self._lock = threading.Lock()
@@ -46,7 +54,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hook"
 
     def start(self) -> Receiver:
         receiver = self
@@ -74,6 +83,10 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.tls["cert"], self.tls["key"])
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
