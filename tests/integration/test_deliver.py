@@ -362,3 +362,28 @@ def _has_group(client: redis.Redis, settings: Settings) -> bool:
         return any(g["name"] == GROUP for g in client.xinfo_groups(settings.streams.results))
     except redis.ResponseError:
         return False
+
+
+def test_entries_waiting_for_a_retry_do_not_hold_up_the_others(
+    namespace: QueueNamespace, redis_client: redis.Redis, receiver: Receiver, start_deliver
+) -> None:
+    settings = namespace.settings()
+    failing = f"http://127.0.0.1:{receiver.port}/failing"
+    receiver.respond = lambda request: Answer(500 if request.path == "/failing" else 200)
+    receiver.start()
+    stuck = publish(settings, redis_client, 3, "key:broken-cms")  # published first
+    good = publish(settings, redis_client, 5, "key:cms-a")
+    start_deliver(
+        callbacks={
+            "cms": {"url": receiver.url, "secret_env": SECRET_ENV},
+            "broken": {"url": failing, "secret_env": SECRET_ENV},
+        },
+        routes={"key:cms-a": "cms", "key:broken-cms": "broken"},
+        backoff_base_s=1.0,
+        backoff_max_s=5.0,
+    )
+    wait_for(lambda: len(receiver.delivered()) == 5, 30, "the five good deliveries")
+    delivered = {r.headers["X-Qualitygate-Delivery"] for r in receiver.delivered()}
+    assert delivered == set(good)
+    pending = redis_client.xpending_range(settings.streams.results, GROUP, "-", "+", 100)
+    assert {p["message_id"] for p in pending} == set(stuck)  # still pending, not lost
