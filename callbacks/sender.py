@@ -88,18 +88,27 @@ class Sender:
                 ATTEMPT_HEADER: str(attempt),
             }
             extensions = {"sni_hostname": target.server_name} if target.server_name else {}
-            response = self._client(callback.name).post(
-                target.url, content=body, headers=headers, extensions=extensions
-            )
+            status = self._post(callback.name, target.url, body, headers, extensions)
         except (httpx.HTTPError, TargetRefused, OSError) as exc:
             return Outcome(False, None, _scrubbed(exc, callback), time.perf_counter() - started)
         seconds = time.perf_counter() - started
-        status = response.status_code
         if 200 <= status < 300:
             return Outcome(True, status, "", seconds)
         if 300 <= status < 400:
             return Outcome(False, status, f"HTTP {status} (redirects are not followed)", seconds)
         return Outcome(False, status, f"HTTP {status}", seconds)
+
+    def _post(
+        self, name: str, url: str, body: bytes, headers: dict[str, str], extensions: dict
+    ) -> int:
+        """The answer's status code. The answer's body is never read: only the status
+        counts, and a receiver must not be able to fill this process's memory."""
+        request = self._client(name).build_request(
+            "POST", url, content=body, headers=headers, extensions=extensions
+        )
+        response = self._client(name).send(request, stream=True)
+        response.close()
+        return response.status_code
 
     def close(self) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,7 +49,9 @@ class Pinned:
     server_name: str | None
 
 
-def load_callbacks(delivery: DeliverySettings, environ: dict[str, str] | None = None) -> dict:
+def load_callbacks(
+    delivery: DeliverySettings, environ: Mapping[str, str] | None = None
+) -> dict[str, Callback]:
     """Every configured callback with its secret, read from config or from the environment
     variable named by ``secret_env``; ConfigError names the field when one is unset."""
     env = os.environ if environ is None else environ

@@ -156,3 +156,13 @@ def test_https_to_a_pinned_address_still_checks_the_certificate_for_the_name(
     assert not refused.delivered and "ConnectError" in refused.error
     assert "certificate" in refused.error.lower()
     assert len(tls_receiver.received()) == 1
+
+
+def test_the_answer_body_is_never_read(receiver: Receiver) -> None:
+    # A receiver announcing a gigabyte it never sends: reading the body would wait for the
+    # read timeout and fail; the status alone settles the attempt.
+    receiver.respond = lambda request: Answer(200, (("Content-Length", "1000000000"),))
+    outcome = Sender(timeout_s=3, allow_private=LOOPBACK).send(
+        Callback("cms", receiver.url, SECRET), BODY, "1-0", 1
+    )
+    assert outcome.delivered and outcome.status == 200, outcome.error

@@ -75,7 +75,8 @@ class Receiver:
                 self.send_response(answer.status)
                 for name, value in answer.headers:
                     self.send_header(name, value)
-                self.send_header("Content-Length", "0")
+                if not any(name.lower() == "content-length" for name, _ in answer.headers):
+                    self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
