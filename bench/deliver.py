@@ -1,15 +1,16 @@
 """Callback deliveries per second: a real ``qualitygate deliver`` process, the real Redis,
 and a local HTTP receiver that verifies every signature.
 
-For each concurrency, publishes N results (with the real publisher and an origin record
-each, as the API writes them) to a fresh namespace in Redis database 15, starts
-``qualitygate deliver`` and times from its "ready" line to the last entry acknowledged.
-The receiver is a ``ThreadingHTTPServer`` in this process, so on a small machine it shares
-the cores with the deliverer and the numbers are a floor. Prints a table and writes
-bench/results/deliver.json.
+For each receiver latency and concurrency, publishes N results (with the real publisher
+and an origin record each, as the API writes them) to a fresh namespace in Redis database
+15, starts ``qualitygate deliver`` and times from its "ready" line to the last entry
+acknowledged. The receiver is a ``ThreadingHTTPServer`` in this process, so on a small
+machine it shares the cores with the deliverer and the numbers are a floor; its latency
+(``--latency-ms``) stands for a CMS's handler and the network, which concurrency hides.
+Prints a table and writes bench/results/deliver.json.
 
-    .venv/bin/python -m bench.deliver            # about 30 s
-    .venv/bin/python -m bench.deliver --items 500 --concurrency 1 4
+    .venv/bin/python -m bench.deliver            # about 2 minutes
+    .venv/bin/python -m bench.deliver --items 500 --concurrency 1 4 --latency-ms 50
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ class Counting(BaseHTTPRequestHandler):
 
     verified = 0
     refused = 0
+    delay_s = 0.0  # the receiver's own latency (a CMS's handler, the network)
     lock = threading.Lock()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         good = verify(SECRET, body, self.headers.get("X-Qualitygate-Signature", ""))
+        if Counting.delay_s:
+            time.sleep(Counting.delay_s)
         with Counting.lock:
             if good:
                 Counting.verified += 1
@@ -62,6 +66,12 @@ class Counting(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+class _Server(ThreadingHTTPServer):
+    # http.server listens with a backlog of 5: more simultaneous connects are dropped and
+    # retried by the client's TCP a second later, which made concurrency 8 look slower.
+    request_queue_size = 128
 
 
 def namespace_env(run: str) -> dict[str, str]:
@@ -148,19 +158,33 @@ def _settled(client: redis.Redis, stream: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument(
+        "--latency-ms", type=float, nargs="+", default=[0.0, 20.0], help="receiver latencies"
+    )
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    server = _Server(("127.0.0.1", 0), Counting)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    runs = [run_once(args.items, concurrency, port) for concurrency in args.concurrency]
+    runs = []
+    for latency_ms in args.latency_ms:
+        Counting.delay_s = latency_ms / 1000
+        for concurrency in args.concurrency:
+            runs.append(run_once(args.items, concurrency, port) | {"latency_ms": latency_ms})
     server.shutdown()
     print_table(
         "qualitygate deliver: signed callbacks to a local receiver",
-        ["items", "concurrency", "seconds", "deliveries/s", "verified"],
+        ["receiver latency ms", "items", "concurrency", "seconds", "deliveries/s", "verified"],
         [
-            [r["items"], r["concurrency"], r["seconds"], r["deliveries_per_s"], r["verified"]]
+            [
+                r["latency_ms"],
+                r["items"],
+                r["concurrency"],
+                r["seconds"],
+                r["deliveries_per_s"],
+                r["verified"],
+            ]
             for r in runs
         ],
     )

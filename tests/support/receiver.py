@@ -18,6 +18,12 @@ from pathlib import Path
 from tests.support.workers import free_port
 
 
+class _Server(ThreadingHTTPServer):
+    # http.server listens with a backlog of 5: more simultaneous connects are dropped and
+    # retried by the client's TCP a second later.
+    request_queue_size = 128
+
+
 @dataclass(frozen=True)
 class Received:
     path: str
@@ -82,7 +88,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
