@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="per source and row")
     args = parser.parse_args()
     run = f"qgbench-{uuid.uuid4().hex[:10]}"
+    info = machine_info("bench.intake")
     rows, results = [], []
     with tempfile.TemporaryDirectory() as directory:
         settings = namespaced_settings(examples_config(Path(directory)), run)
@@ -187,7 +188,7 @@ def main() -> None:
         ["source", "path", "p50 ms", "p99 ms", "requests/s"],
         rows,
     )
-    info = machine_info("bench.intake") | {"load_average_at_end": load_average()}
+    info["load_average_at_end"] = load_average()
     path = write_results("intake", {"machine": info, "requests": args.requests, "results": results})
     print(f"wrote {path}")
 

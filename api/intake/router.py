@@ -51,7 +51,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No intake source of that name is configured."},
     413: {"description": "The body is over the limit (checked while it is read)."},
     422: {"description": "Not JSON, or a mapped field missing or invalid (names it)."},
-    503: {"description": "Redis unreachable; nothing was enqueued, retry later."},
+    503: {"description": "Redis unreachable; retry the same request (not taken for a replay)."},
 }
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}}
 
@@ -153,11 +153,9 @@ class Intake:
             with self._client.reporting_unreachable():
                 task_id, new = enqueue(self._client, item, f"source:{compiled.name}")
         except RedisUnavailableError as exc:
-            raise QueueUnavailableError(f"{exc.message}; nothing was enqueued") from None
+            raise QueueUnavailableError(f"{exc.message}; retry the request") from None
         except redis.RedisError as exc:
-            raise QueueUnavailableError(
-                f"redis: {type(exc).__name__}; nothing was enqueued"
-            ) from None
+            raise QueueUnavailableError(f"redis: {type(exc).__name__}; retry the request") from None
         logger.info(
             "intake %r: item %r %s task %s",
             compiled.name,

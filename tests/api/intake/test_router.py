@@ -16,10 +16,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.intake import build_router
+from api.intake import router as router_module
 from api.intake.body import body_limit
 from qualitygate.client import QualityGateClient
 from qualitygate.config import Settings
-from qualitygate.errors import ConfigError
+from qualitygate.errors import ConfigError, RedisUnavailableError
 from qualitygate.protocol import Keys
 from tests.support.webhooks import (
     SECRETS,
@@ -257,6 +258,26 @@ def test_redis_down_is_503_and_the_retry_then_goes_through(
     with TestClient(app) as http:
         assert post_wordpress(http, body).status_code == 202
     up.close()
+
+
+def test_a_failed_enqueue_releases_the_replay_claim(
+    gate: TestClient,
+    intake_settings: Settings,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreachable(*args: Any) -> Any:
+        raise RedisUnavailableError("redis.url redis://127.0.0.1:1/15: cannot reach Redis")
+
+    body = sample_body("wordpress")
+    with monkeypatch.context() as patch:
+        patch.setattr(router_module, "enqueue", unreachable)
+        response = post_wordpress(gate, body)
+    assert response.status_code == 503
+    assert response.json()["detail"].endswith("cannot reach Redis; retry the request")
+    # The CMS's retry of the very same signed request is not a replay.
+    assert post_wordpress(gate, body).status_code == 202
+    assert queued(intake_settings, redis_client) == 1
 
 
 def test_a_secret_variable_that_is_not_set_fails_at_start(
