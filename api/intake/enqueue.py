@@ -8,15 +8,22 @@ in-flight record and every queue guarantee with it), and ``Keys.submission(id, h
 remembers the task id for ``worker.cache_ttl_s``: a CMS that sends the same content again
 inside that window gets the same task back, not a second grade. Two identical deliveries
 racing each other may both be sent; each still gets exactly one result.
+
+Requests are handled in the server's thread pool, and the client's kombu connection is not
+thread-safe: sending is serialised by a lock (one publish is well under a millisecond of
+the request's time).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 from qualitygate.client import QualityGateClient
 from qualitygate.schemas import ContentItem
+
+_SENDING = threading.Lock()
 
 
 def submission_sha256(item: ContentItem) -> str:
@@ -37,7 +44,8 @@ def enqueue(client: QualityGateClient, item: ContentItem, origin: str) -> tuple[
         existing = connection.get(submission)
         if existing:
             return str(existing), False
-    [task_id] = client.submit([item])
+    with _SENDING:
+        [task_id] = client.submit([item])
     if window:
         connection.set(submission, task_id, ex=window, nx=True)
     return task_id, True

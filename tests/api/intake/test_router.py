@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,22 @@ def test_the_same_content_newly_signed_gets_the_same_task(
     third = post_wordpress(gate, json.dumps(changed).encode())
     assert third.status_code == 202 and third.json()["task_ids"] != first
     assert queued(intake_settings, redis_client) == 2
+
+
+def test_concurrent_webhooks_each_reach_the_queue_once(
+    gate: TestClient, intake_settings: Settings, redis_client: redis.Redis
+) -> None:
+    def send(serial: int) -> int:
+        data = payload("wordpress")
+        data["post_id"] = serial
+        return post_wordpress(gate, json.dumps(data).encode()).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(send, range(40)))
+    assert statuses == [202] * 40
+    assert queued(intake_settings, redis_client) == 40
+    records = in_flight(intake_settings, redis_client).values()
+    assert sorted(record["id"] for record in records) == sorted(f"wp:{n}" for n in range(40))
 
 
 def test_bearer_sources_strapi_and_directus(
