@@ -38,6 +38,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from qualitygate.config_intake import IntakeSettings
 from qualitygate.errors import ConfigError
 from qualitygate.redis_url import mask_url, normalise_redis_url
 from qualitygate.regex import compile_re2
@@ -502,6 +503,7 @@ class Settings(BaseSettings):
     streams: StreamSettings
     calibration_fit: CalibrationFitSettings
     delivery: DeliverySettings
+    intake: IntakeSettings
 
     @field_validator("prompts")
     @classmethod
@@ -639,4 +641,4 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in {"logistic", "table"}
+    return isinstance(part, str) and part in {"logistic", "table", "hmac", "bearer"}

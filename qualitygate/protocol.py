@@ -128,6 +128,12 @@ class Keys:
         callback deliverer knows where its result goes. Lives as long as the result."""
         return self._state("origin", item_id)
 
+    def intake_seen(self, source: str, signature: str) -> str:
+        """Set while a webhook signature (or signed delivery id) of an intake source is
+        inside its timestamp window, so the same signed request is not accepted twice."""
+        digest = hashlib.sha256(signature.encode("utf-8")).hexdigest()
+        return self._state("intake-seen", f"{source}:{digest}")
+
     @property
     def workers(self) -> str:
         """Hash: worker node name -> JSON ``{"seen_at", "config_version", "pid"}``,
