@@ -369,6 +369,7 @@ class StreamSettings(_Section):
     result_ttl_s: PositiveInt
     state_key_prefix: str = Field(min_length=1)
     reclaim_idle_ms: PositiveInt
+    labels: str = Field(min_length=1)
 
 
 DetectorName = Literal["fasttext", "langdetect"]
@@ -416,6 +417,7 @@ class CalibrationFitSettings(_Section):
     table_points: int = Field(ge=2, le=1000)
     ece_bins: int = Field(ge=2, le=100)
     cv_folds: int = Field(ge=2, le=20)
+    max_reviewer_share: float = Field(gt=0.0, le=1.0)
 
 
 # Sections that change what a grade means; their hash is a result's config_version.

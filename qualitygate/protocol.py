@@ -72,6 +72,7 @@ class Keys:
     dead: str
     result_prefix: str
     state_prefix: str
+    labels: str  # the moderators' labels stream (``streams.labels``)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keys:
@@ -80,7 +81,11 @@ class Keys:
     @classmethod
     def from_streams(cls, streams: StreamSettings) -> Keys:
         return cls(
-            streams.results, streams.dead, streams.result_key_prefix, streams.state_key_prefix
+            streams.results,
+            streams.dead,
+            streams.result_key_prefix,
+            streams.state_key_prefix,
+            streams.labels,
         )
 
     def result(self, item_id: str) -> str:
@@ -129,6 +134,22 @@ class Keys:
         refreshed by every worker's heartbeat; readiness, ``doctor`` and the console read
         it to see which workers are alive and which config each one grades with."""
         return f"{self.state_prefix}workers"
+
+    @property
+    def config_active(self) -> str:
+        """String: the live config version every worker grades with (``config apply``);
+        absent until the first apply, when workers use their config files alone."""
+        return f"{self.state_prefix}config:active"
+
+    @property
+    def config_versions(self) -> str:
+        """Hash: config version -> JSON record (overlay, fragment, who, when)."""
+        return f"{self.state_prefix}config:versions"
+
+    @property
+    def config_history(self) -> str:
+        """List, newest first: every apply and rollback, as JSON."""
+        return f"{self.state_prefix}config:history"
 
     def cache(self, parts: Sequence[str | None]) -> str:
         """The cached grade for content identified by ``parts`` (hash, prompt, model...)."""
