@@ -131,3 +131,46 @@ def test_rollback_names_an_unknown_or_ambiguous_version(namespace: QueueNamespac
     result = run_cli(namespace, "config", "rollback", "ffffffff")
     assert result.returncode == 2
     assert "version: 'ffffffff' is not a stored version" in result.stderr
+
+
+def config_info(port: str) -> dict[str, float]:
+    """``qualitygate_worker_config_info`` as the worker's metrics endpoint shows it now."""
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("qualitygate_worker_config_info{"):
+            version = re.search(r'version="([^"]+)"', line)
+            assert version is not None, line
+            found[version.group(1)] = max(found.get(version.group(1), 0.0), float(line.split()[-1]))
+    return found
+
+
+def test_two_workers_grade_their_next_batch_with_the_applied_version(
+    namespace: QueueNamespace, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    from tests.support.workers import free_port
+
+    base = namespace.settings().version
+    workers = []
+    for n in range(2):  # a queue each, so each surely grades a batch
+        env = {
+            "QG_WORKER__QUEUE": f"{namespace.run}:q{n}",
+            "QG_WORKER__METRICS_PORT": str(free_port()),
+        }
+        workers.append((start_worker(**env), env))
+    for _, env in workers:
+        assert config_info(env["QG_WORKER__METRICS_PORT"]) == {base: 1.0}
+
+    applied = run_cli(namespace, "config", "apply", str(fragment(tmp_path, "top", EXCELLENT)))
+    assert applied.returncode == 0, applied.stderr
+    version = applied.stdout.strip()
+    for n, (worker, env) in enumerate(workers):
+        client = QualityGateClient(settings=namespace.settings(**env))
+        result = grade_one(client, f"w{n}", worker)
+        assert (result.level, result.config_version) == ("excellent", version)
+        assert config_info(env["QG_WORKER__METRICS_PORT"]) == {base: 0.0, version: 1.0}
+        assert model_loads(worker) == 1
