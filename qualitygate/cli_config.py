@@ -33,7 +33,6 @@ from qualitygate.live import (
     overlay_settings,
     resolve_version,
 )
-from qualitygate.schemas import GradeResult
 from qualitygate.verdicts import DECISIONS
 from qualitygate.whatif import LanguageDiff, regrade, summarise
 
@@ -45,7 +44,7 @@ class ConfigStore(Protocol):
     def config_version_ids(self) -> list[str]: ...
     def activate_config(self, record: ConfigVersion, event: Mapping[str, Any]) -> None: ...
     def config_history(self, last: int = 50) -> list[dict[str, Any]]: ...
-    def recent_results(self, last: int) -> list[GradeResult]: ...
+    def recent_results(self, last: int) -> list[Any]: ...  # ResultEntry: (entry_id, result)
     def labels(self, since: float | None = None) -> list[LabelRecord]: ...
 
 
@@ -135,7 +134,8 @@ def diff(
     overlay, current = live_settings(store, base)
     _, proposed = candidate(base, overlay, fragment)
     labels = {record.id: record.accepted for record in latest_per_id(store.labels())}
-    regraded = regrade(store.recent_results(last), current, proposed, labels)
+    results = [entry.result for entry in store.recent_results(last)]
+    regraded = regrade(results, current, proposed, labels)
     return current, proposed, summarise(regraded)
 
 

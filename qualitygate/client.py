@@ -219,11 +219,10 @@ class QualityGateClient:
         raw = self.redis.get(self.keys.result(item_id))
         return GradeResult.model_validate_json(raw) if raw else None
 
-    def recent_results(self, last: int) -> list[GradeResult]:
-        """The last ``last`` results on the stream, oldest first (not read as a group)."""
-        entries = self.redis.xrevrange(self.stream, count=last)
-        parsed = [parse_result(fields.get("result")) for _, fields in reversed(entries)]
-        return [result for result in parsed if result is not None]
+    def recent_results(self, last: int) -> list[ResultEntry]:
+        """The last ``last`` results on the stream, oldest first, without reading them as a
+        group (nothing is claimed or acknowledged); an entry id starts with its unix ms."""
+        return _entries(reversed(self.redis.xrevrange(self.stream, count=last)))
 
     # -- labels -----------------------------------------------------------------------
 
