@@ -62,8 +62,8 @@ class LiveConfig:
                 extra={"config_version": self.version, "refused_version": active},
             )
             return gate
-        if settings.version == gate.settings.version and settings == gate.settings:
-            return gate
+        if settings.version == gate.settings.version:
+            return gate  # what grades mean is unchanged (calibration_fit only, or a re-apply)
         return self._switch(gate, settings, active)
 
     def _settings_for(self, active: str | None) -> Settings:
