@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from qualitygate.client import QualityGateClient
-from tests.integration.test_labels import grade_items, labels_by_reward, run_cli
+from tests.integration.test_labels_stream import grade_items, labels_by_reward, run_cli
 from tests.support.console_app import TEST_KEY
 from tests.support.workers import QueueNamespace, WorkerProcess, free_port, wait_for
 
