@@ -24,7 +24,7 @@ from rich.table import Table
 from qualitygate.cli_io import say
 from qualitygate.config import Settings
 from qualitygate.errors import ConfigError
-from qualitygate.labels import LabelRecord, latest_per_id
+from qualitygate.labels import LabelRecord, labels_for
 from qualitygate.live import (
     ConfigVersion,
     candidate,
@@ -133,9 +133,9 @@ def diff(
     fragment = read_fragment(fragment_path)
     overlay, current = live_settings(store, base)
     _, proposed = candidate(base, overlay, fragment)
-    labels = {record.id: record.accepted for record in latest_per_id(store.labels())}
-    results = [entry.result for entry in store.recent_results(last)]
-    regraded = regrade(results, current, proposed, labels)
+    entries = store.recent_results(last)
+    labels = labels_for(store.labels, entries)
+    regraded = regrade([entry.result for entry in entries], current, proposed, labels)
     return current, proposed, summarise(regraded)
 
 

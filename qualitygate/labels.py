@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -122,3 +122,16 @@ def latest_per_id(records: Iterable[LabelRecord]) -> list[LabelRecord]:
         newest.pop(record.id, None)  # re-inserted last: order follows the latest labels
         newest[record.id] = record
     return list(newest.values())
+
+
+def labels_for(
+    read: Callable[[float | None], list[LabelRecord]], entries: Sequence[Any]
+) -> dict[str, int]:
+    """Id -> 1 accepted / 0 rejected for results stream ``entries`` (``(entry_id, result)``,
+    oldest first), the latest label of each id winning. Labels are read from the oldest
+    entry's time on (an entry id starts with its unix ms): a label always follows its
+    result, so older labels cannot be about these results."""
+    if not entries:
+        return {}
+    since = int(str(entries[0][0]).split("-")[0]) / 1000
+    return {record.id: record.accepted for record in latest_per_id(read(since))}

@@ -16,7 +16,7 @@ import yaml
 from qualitygate.client import QualityGateClient, ResultEntry
 from qualitygate.config import Settings
 from qualitygate.errors import QualityGateError
-from qualitygate.labels import latest_per_id
+from qualitygate.labels import labels_for
 from qualitygate.live import candidate, check_fragment, overlay_settings
 from qualitygate.whatif import LanguageDiff, regrade, summarise
 
@@ -38,12 +38,12 @@ def gather(base: Settings, client: QualityGateClient, last: int) -> ConsoleData:
     active = client.config_version()
     overlay = active.overlay if active is not None else {}
     settings = overlay_settings(base, overlay)
-    labels = {r.id: r.accepted for r in latest_per_id(client.labels())}
+    entries = client.recent_results(last)
     return ConsoleData(
         settings=settings,
         active=settings.version,
-        entries=client.recent_results(last),
-        labels=labels,
+        entries=entries,
+        labels=labels_for(client.labels, entries),
         history=client.config_history(20),
         workers=_workers(client),
     )
