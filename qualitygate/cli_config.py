@@ -29,6 +29,7 @@ from qualitygate.live import (
     ConfigVersion,
     candidate,
     check_fragment,
+    live_part,
     new_version,
     overlay_settings,
     resolve_version,
@@ -86,6 +87,7 @@ def apply(store: ConfigStore, base: Settings, fragment_path: Path, who: str) -> 
         files = new_version(base, {}, {}, "config files", "files")
         store.activate_config(files, _event(files, None, []))
     previous = active.version if active else base.version
+    fragment = live_part(fragment)
     record = new_version(settings, overlay, fragment, who, "apply")
     store.activate_config(record, _event(record, previous, sorted(fragment)))
     return record

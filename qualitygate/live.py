@@ -112,10 +112,19 @@ def candidate(
     change then a calibration change keeps both).
     """
     current = overlay_settings(base, active_overlay)
-    overlay = merge_layer(dict(active_overlay), dict(fragment))
-    settings = overlay_settings(base, overlay)
-    refuse_restart_sections(current, settings)
-    return overlay, settings
+    refuse_restart_sections(
+        current, overlay_settings(base, merge_layer(dict(active_overlay), dict(fragment)))
+    )
+    overlay = merge_layer(dict(active_overlay), live_part(fragment))
+    return overlay, overlay_settings(base, overlay)
+
+
+def live_part(fragment: Mapping[str, Any]) -> dict[str, Any]:
+    """The fragment without restart sections (which ``candidate`` has found unchanged):
+    they are never stored, so a pasted full config keeps no Redis URL or password."""
+    return {
+        section: value for section, value in fragment.items() if section not in RESTART_SECTIONS
+    }
 
 
 def new_version(

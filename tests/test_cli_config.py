@@ -110,3 +110,11 @@ def test_diff_counts_changes_and_draws(settings: Settings, tmp_path: Path) -> No
     plot = tmp_path / "diff.png"
     cli_config.plot_diff(plot, diffs)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unchanged_restart_section_is_not_stored(settings: Settings, tmp_path: Path) -> None:
+    store = MemoryStore()
+    full = {"redis": settings.redis.model_dump(), "levels": {"excellent": 0.9}}
+    record = cli_config.apply(store, settings, write(tmp_path, "full", full), "kim")
+    assert (record.fragment, record.overlay) == ({"levels": {"excellent": 0.9}},) * 2
+    assert store.events[0]["sections"] == ["levels"]
