@@ -61,6 +61,14 @@ class WorkerRuntime:
     def live(self) -> LiveConfig:
         return LiveConfig(self.settings, self.publisher.redis)
 
+    @property
+    def config_version(self) -> str:
+        """The config version this process grades with: the live one once a batch ran (or
+        the model loaded), else the files'. Right in a pool process; the main process never
+        grades, so a heartbeat written there must ask a pool process or read Redis."""
+        live = self.__dict__.get("live")
+        return live.version if live is not None else self.settings.version
+
     def live_gate(self):  # -> QualityGate
         """The gate for the next batch: the loaded model under the active config version."""
         self._current = self.live.refresh(self._current or self.gate)
