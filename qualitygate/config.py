@@ -372,6 +372,7 @@ class StreamSettings(_Section):
     state_key_prefix: str = Field(min_length=1)
     reclaim_idle_ms: PositiveInt
     dead_deliveries: str = Field(min_length=1)
+    labels: str = Field(min_length=1)
 
 
 DetectorName = Literal["fasttext", "langdetect"]
@@ -419,6 +420,7 @@ class CalibrationFitSettings(_Section):
     table_points: int = Field(ge=2, le=1000)
     ece_bins: int = Field(ge=2, le=100)
     cv_folds: int = Field(ge=2, le=20)
+    max_reviewer_share: float = Field(gt=0.0, le=1.0)
 
 
 class CallbackSettings(_Section):

@@ -73,6 +73,7 @@ class Keys:
     result_prefix: str
     state_prefix: str
     dead_deliveries: str
+    labels: str  # the moderators' labels stream (``streams.labels``)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keys:
@@ -86,6 +87,7 @@ class Keys:
             streams.result_key_prefix,
             streams.state_key_prefix,
             streams.dead_deliveries,
+            streams.labels,
         )
 
     def result(self, item_id: str) -> str:
@@ -150,6 +152,22 @@ class Keys:
         """Sorted set: entry id -> when its next callback attempt is due (unix seconds);
         the entry stays pending in the group meanwhile."""
         return self._state("deliver:due", group)
+
+    @property
+    def config_active(self) -> str:
+        """String: the live config version every worker grades with (``config apply``);
+        absent until the first apply, when workers use their config files alone."""
+        return f"{self.state_prefix}config:active"
+
+    @property
+    def config_versions(self) -> str:
+        """Hash: config version -> JSON record (overlay, fragment, who, when)."""
+        return f"{self.state_prefix}config:versions"
+
+    @property
+    def config_history(self) -> str:
+        """List, newest first: every apply and rollback, as JSON."""
+        return f"{self.state_prefix}config:history"
 
     def cache(self, parts: Sequence[str | None]) -> str:
         """The cached grade for content identified by ``parts`` (hash, prompt, model...)."""

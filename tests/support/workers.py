@@ -89,6 +89,7 @@ class QueueNamespace:
             "QG_STREAMS__RESULT_KEY_PREFIX": f"{self.run}:result:",
             "QG_STREAMS__STATE_KEY_PREFIX": f"{self.run}:state:",
             "QG_STREAMS__RECLAIM_IDLE_MS": "60000",
+            "QG_STREAMS__LABELS": f"{self.run}:labels",
         }
 
     def settings(self, **env: str) -> Settings:
