@@ -50,7 +50,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Inspect the effective configuration; apply, compare and roll back live versions.",
+    no_args_is_help=True,
+)
 app.add_typer(config_app, name="config")
 
 TEST_MODEL_NOTICE = "scores come from a random TEST MODEL: they mean nothing"
@@ -434,6 +437,14 @@ def worker(
     celery_app.worker_main(argv)
 
 
+@app.command()
+def deliver(config: ConfigOption = None) -> None:
+    """POST each result, signed, to its CMS's callback URL, with retries (until SIGTERM)."""
+    from qualitygate.cli_deliver import run_deliver
+
+    run_deliver(settings_or_exit(config))
+
+
 def _check_model_exists(settings: Settings) -> None:
     """Fail at start, in the main process, when the model cannot be found: its pool
     processes would otherwise fail on every batch. Reads the model's config only (no
@@ -459,7 +470,8 @@ class FitMethodChoice(str, Enum):
 
 
 CalibrationSource = Annotated[
-    Path, typer.Argument(help="JSONL: a ContentItem per line, plus optional label and raw_reward.")
+    Path | None,
+    typer.Argument(help="JSONL: a ContentItem per line, plus optional label and raw_reward."),
 ]
 ModelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="Hub name or local path of the model.")
@@ -491,9 +503,17 @@ MinItemsOption = Annotated[
 ]
 
 
+FromLabelsOption = Annotated[
+    bool, typer.Option("--from-labels", help="Fit from the moderators' labels stream.")
+]
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="With --from-labels: labels this recent (30d, 12h).")
+]
+
+
 @app.command()
 def calibrate(
-    source: CalibrationSource,
+    source: CalibrationSource = None,
     model: ModelOption = None,
     config: ConfigOption = None,
     output: FragmentOption = None,
@@ -502,20 +522,25 @@ def calibrate(
     target: TargetOption = None,
     plot: PlotOption = None,
     min_items: MinItemsOption = None,
+    from_labels: FromLabelsOption = False,
+    since: SinceOption = None,
 ) -> None:
     """Fit per-language calibration from your own content; write a YAML fragment and a plot."""
-    from qualitygate.calibrate import extras, report, run, samples, thresholds
+    from qualitygate.calibrate import extras, report, run, thresholds
     from qualitygate.calibrate import plot as plots
 
     settings = settings_or_exit(config, **model_overrides(model))
-    check_input(str(source))
+    if (source is None) != from_labels or (since is not None and not from_labels):
+        raise fail("give a LABELS.jsonl file or --from-labels (one of them; --since needs it)")
+    if source is not None:
+        check_input(str(source))
     check_output(output, force)
     check_folder(plot, "--plot")
+    name = source.name if source is not None else f"labels stream {settings.streams.labels}"
     try:
         targets = thresholds.parse_targets(target or [])
         extras.require_extras(plot=plot is not None)
-        _quiet_transformers()
-        found = samples.read_samples(read_input(str(source)), samples.gate_for(settings))
+        found = _calibration_samples(settings, source, since)
         if found.test_model:
             say(TEST_MODEL_NOTICE, style="yellow", label="warning:")
         for line in found.skipped:
@@ -524,13 +549,29 @@ def calibrate(
     except QualityGateError as exc:
         raise fail(exc.message) from None
     report.print_report(Console(stderr=True, width=160), outcome)
-    text = report.fragment_yaml(outcome, source.name, TEST_MODEL_NOTICE)
+    text = report.fragment_yaml(outcome, name, TEST_MODEL_NOTICE)
     if output is None:
         sys.stdout.write(text)
     else:
         _write_or_fail("--output", output, lambda: output.write_text(text, encoding="utf-8"))
     if plot is not None:
-        _write_or_fail("--plot", plot, lambda: plots.plot_calibration(plot, outcome, source.name))
+        _write_or_fail("--plot", plot, lambda: plots.plot_calibration(plot, outcome, name))
+
+
+def _calibration_samples(settings: Settings, source: Path | None, since: str | None) -> Any:
+    """A JSONL file's lines prepared and scored, or the labels stream's latest labels."""
+    from qualitygate.calibrate import labelled, samples
+
+    if source is not None:
+        _quiet_transformers()
+        return samples.read_samples(read_input(str(source)), samples.gate_for(settings))
+    seconds = labelled.parse_since(since) if since else None
+    after = time.time() - seconds if seconds else None
+    records = _with_store(settings, lambda client: client.labels(since=after))
+    share = settings.calibration_fit.max_reviewer_share
+    for line in labelled.reviewer_warnings(records, share):
+        say(line, style="yellow", label="warning:")
+    return labelled.samples_from_labels(records)
 
 
 def _write_or_fail(option: str, path: Path, write: Callable[[], object]) -> None:
@@ -540,3 +581,77 @@ def _write_or_fail(option: str, path: Path, write: Callable[[], object]) -> None
     except OSError as exc:
         raise fail(f"cannot write {option} {path} ({exc.strerror or exc})") from None
     say(f"wrote {path}")
+
+
+# -- the tuning loop: live config versions (bodies in cli_config) -----------------------
+
+FragmentArg = Annotated[Path, typer.Argument(help="A YAML fragment of config sections.")]
+WhoOption = Annotated[str | None, typer.Option("--who", help="Who did it (default: $USER).")]
+
+
+def _with_store(settings: Settings, body: Callable[[Any], Any]) -> Any:
+    """Run ``body`` with a client on the configured Redis; errors exit with one line."""
+    from qualitygate.client import QualityGateClient
+
+    with QualityGateClient(settings=settings) as client:
+        try:
+            client.ping()
+            with client.reporting_unreachable():
+                return body(client)
+        except QualityGateError as exc:
+            raise fail(exc.message) from None
+
+
+def _who(who: str | None) -> str:
+    import getpass
+
+    return who or getpass.getuser()
+
+
+@config_app.command("apply")
+def config_apply(fragment: FragmentArg, who: WhoOption = None, config: ConfigOption = None) -> None:
+    """Validate FRAGMENT over the live config and make it the version workers grade with."""
+    from qualitygate import cli_config
+
+    settings = settings_or_exit(config)
+    _with_store(settings, lambda c: cli_config.run_apply(c, settings, fragment, _who(who)))
+
+
+@config_app.command("rollback")
+def config_rollback(
+    version: Annotated[str, typer.Argument(help="A config_version hash, or a unique prefix.")],
+    who: WhoOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Make a stored config version the active one again."""
+    from qualitygate import cli_config
+
+    settings = settings_or_exit(config)
+    _with_store(settings, lambda c: cli_config.run_rollback(c, settings, version, _who(who)))
+
+
+@config_app.command("history")
+def config_history(
+    last: Annotated[int, typer.Option(min=1, help="How many events.")] = 50,
+    config: ConfigOption = None,
+) -> None:
+    """The applies and rollbacks of the live config, newest first."""
+    from qualitygate import cli_config
+
+    settings = settings_or_exit(config)
+    _with_store(settings, lambda c: cli_config.print_history(c, Console(width=160), last))
+
+
+@config_app.command("diff")
+def config_diff(
+    fragment: FragmentArg,
+    last: Annotated[int, typer.Option(min=1, help="Replay this many recent results.")] = 1000,
+    plot: PlotOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """What FRAGMENT would change on recent results: decisions and label agreement."""
+    from qualitygate import cli_config
+
+    settings = settings_or_exit(config)
+    check_folder(plot, "--plot")
+    _with_store(settings, lambda c: cli_config.run_diff(c, settings, fragment, last, plot))

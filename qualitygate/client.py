@@ -23,6 +23,8 @@ from pydantic import ValidationError
 
 from qualitygate.config import Settings, load_settings
 from qualitygate.errors import ConfigError, InvalidItemError, RedisUnavailableError, first_line
+from qualitygate.labels import LabelRecord, build_label, dump_label, load_label
+from qualitygate.live import ConfigVersion
 from qualitygate.protocol import Keys, broker_options, broker_ssl, dump_payload, encode_task
 from qualitygate.redis_connect import connect
 from qualitygate.redis_url import mask_url, normalise_redis_url
@@ -251,6 +253,68 @@ class QualityGateClient:
         """The latest result for an item id, while its TTL lasts; None when there is none."""
         raw = self.redis.get(self.keys.result(item_id))
         return GradeResult.model_validate_json(raw) if raw else None
+
+    def recent_results(self, last: int) -> list[ResultEntry]:
+        """The last ``last`` results on the stream, oldest first, without reading them as a
+        group (nothing is claimed or acknowledged); an entry id starts with its unix ms."""
+        return _entries(reversed(self.redis.xrevrange(self.stream, count=last)))
+
+    # -- labels -----------------------------------------------------------------------
+
+    def label(
+        self, item_id: str, label: str, reviewer: str | None = None, reason: str | None = None
+    ) -> LabelRecord:
+        """Record a moderator's verdict on a graded item (``accept``/``reject`` or a level
+        name) with what the gate had said; a later label for the same id replaces it.
+        InvalidItemError names the field: a bad label, or an id with no stored result."""
+        record = build_label(self.get(item_id), item_id, label, reviewer, reason)
+        self.redis.xadd(
+            self.keys.labels,
+            {"id": item_id, "label": dump_label(record)},
+            maxlen=self.settings.streams.maxlen,
+            approximate=True,
+        )
+        return record
+
+    def labels(self, since: float | None = None, page: int = 1000) -> list[LabelRecord]:
+        """Every label on the stream (from ``since``, unix seconds), oldest first."""
+        start = f"{int(since * 1000)}-0" if since else "-"
+        records: list[LabelRecord] = []
+        while True:
+            entries = self.redis.xrange(self.keys.labels, min=start, count=page)
+            for _, fields in entries:
+                record = load_label(fields.get("label"))
+                if record is not None:
+                    records.append(record)
+            if len(entries) < page:
+                return records
+            start = f"({entries[-1][0]}"
+
+    # -- live config ------------------------------------------------------------------
+
+    def config_version(self, version: str | None = None) -> ConfigVersion | None:
+        """A stored config version (the active one by default); None when there is none."""
+        version = version or self.redis.get(self.keys.config_active)
+        raw = self.redis.hget(self.keys.config_versions, version) if version else None
+        return ConfigVersion.model_validate_json(raw) if raw else None
+
+    def config_version_ids(self) -> list[str]:
+        return list(self.redis.hkeys(self.keys.config_versions))
+
+    def activate_config(self, record: ConfigVersion, event: Mapping[str, Any]) -> None:
+        """Store ``record`` (a version keeps its first record), make it the active one and
+        log ``event`` in the history, in one transaction: workers switch on their next
+        batch."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hsetnx(self.keys.config_versions, record.version, record.model_dump_json())
+        pipe.set(self.keys.config_active, record.version)
+        pipe.lpush(self.keys.config_history, json.dumps(dict(event)))
+        pipe.ltrim(self.keys.config_history, 0, 999)
+        pipe.execute()
+
+    def config_history(self, last: int = 50) -> list[dict[str, Any]]:
+        """The latest applies and rollbacks, newest first."""
+        return [json.loads(raw) for raw in self.redis.lrange(self.keys.config_history, 0, last - 1)]
 
 
 def _checked_url(url: str) -> str:

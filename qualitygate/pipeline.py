@@ -106,6 +106,16 @@ class QualityGate:
         """Load the model named in settings (once) unless a scorer is handed in."""
         return cls(settings, scorer if scorer is not None else load_scorer(settings.model))
 
+    def with_settings(self, settings: Settings) -> QualityGate:
+        """A gate for new settings that keeps this one's loaded model (and its language
+        detector when ``detection`` is unchanged): rules, adapters, calibrators and grading
+        are rebuilt from ``settings``. ValueError when the ``model`` section differs, since
+        only loading the model again could honour that."""
+        if settings.model != self.settings.model:
+            raise ValueError("model: differs; a new model needs QualityGate.from_settings")
+        same_detection = settings.detection == self.settings.detection
+        return QualityGate(settings, self.scorer, self._detect if same_detection else None)
+
     def _preprocess(self, language: str, text: str) -> str:
         return self.adapter_for(language).preprocess(text)
 

@@ -116,6 +116,8 @@ class Keys:
     dead: str
     result_prefix: str
     state_prefix: str
+    dead_deliveries: str
+    labels: str  # the moderators' labels stream (``streams.labels``)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keys:
@@ -124,7 +126,12 @@ class Keys:
     @classmethod
     def from_streams(cls, streams: StreamSettings) -> Keys:
         return cls(
-            streams.results, streams.dead, streams.result_key_prefix, streams.state_key_prefix
+            streams.results,
+            streams.dead,
+            streams.result_key_prefix,
+            streams.state_key_prefix,
+            streams.dead_deliveries,
+            streams.labels,
         )
 
     def result(self, item_id: str) -> str:
@@ -167,6 +174,12 @@ class Keys:
         callback deliverer knows where its result goes. Lives as long as the result."""
         return self._state("origin", item_id)
 
+    def intake_seen(self, source: str, signature: str) -> str:
+        """Set while a webhook signature (or signed delivery id) of an intake source is
+        inside its timestamp window, so the same signed request is not accepted twice."""
+        digest = hashlib.sha256(signature.encode("utf-8")).hexdigest()
+        return self._state("intake-seen", f"{source}:{digest}")
+
     @property
     def missed_prefix(self) -> str:
         """The prefix of every group's missed stream (``missed``); the publishing script
@@ -185,6 +198,32 @@ class Keys:
         refreshed by every worker's heartbeat; readiness, ``doctor`` and the console read
         it to see which workers are alive and which config each one grades with."""
         return f"{self.state_prefix}workers"
+
+    def delivery_attempts(self, group: str) -> str:
+        """Hash: results stream entry id -> callback attempts so far, for one deliverer
+        group; kept in Redis so a restarted ``deliver`` resumes the count."""
+        return self._state("deliver:attempts", group)
+
+    def delivery_due(self, group: str) -> str:
+        """Sorted set: entry id -> when its next callback attempt is due (unix seconds);
+        the entry stays pending in the group meanwhile."""
+        return self._state("deliver:due", group)
+
+    @property
+    def config_active(self) -> str:
+        """String: the live config version every worker grades with (``config apply``);
+        absent until the first apply, when workers use their config files alone."""
+        return f"{self.state_prefix}config:active"
+
+    @property
+    def config_versions(self) -> str:
+        """Hash: config version -> JSON record (overlay, fragment, who, when)."""
+        return f"{self.state_prefix}config:versions"
+
+    @property
+    def config_history(self) -> str:
+        """List, newest first: every apply and rollback, as JSON."""
+        return f"{self.state_prefix}config:history"
 
     def cache(self, parts: Sequence[str | None]) -> str:
         """The cached grade for content identified by ``parts`` (hash, prompt, model...)."""

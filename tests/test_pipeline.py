@@ -218,3 +218,19 @@ def test_an_unusable_id_is_never_truncated(gate: QualityGate) -> None:
     results = gate.grade([{"id": "x" * 300, "text": "hi"}, {"id": 5, "text": "hi"}])
     assert [r.id for r in results] == ["", "5"]  # the rule of protocol.item_id_of
     assert all(r.status == "error" for r in results)
+
+
+def test_with_settings_keeps_the_scorer_and_grades_with_the_new_config(gate: QualityGate) -> None:
+    from qualitygate.live import candidate
+
+    item = ContentItem(id="a", text="A friendly note about tomatoes in our garden.", language="en")
+    table = {"method": "table", "points": [[-1e6, 0.95], [1e6, 0.96]]}
+    _, settings = candidate(gate.settings, {}, {"languages": {"default": {"calibration": table}}})
+    switched = gate.with_settings(settings)
+    assert switched.scorer is gate.scorer
+    [before], [after] = gate.grade([item]), switched.grade([item])
+    assert (after.level, after.config_version) == ("excellent", settings.version)
+    assert before.config_version == gate.settings.version != settings.version
+    other_model = load_settings(model=gate.settings.model.model_dump() | {"name": "other"})
+    with pytest.raises(ValueError, match="model"):
+        gate.with_settings(other_model)

@@ -134,8 +134,10 @@ def _fresh_metrics(**_: Any) -> None:
 
 @signals.worker_process_init.connect
 def _load_model(**_: Any) -> None:
-    """Each pool process loads its own model, after the fork (CUDA must not cross it)."""
+    """Each pool process loads its own model, after the fork (CUDA must not cross it), and
+    follows the live config version from then on (its metric shows the version at once)."""
     _ = runtime().gate
+    _ = runtime().live
 
 
 @signals.worker_process_shutdown.connect

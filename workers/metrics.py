@@ -23,6 +23,7 @@ import redis
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     multiprocess,
     start_http_server,
@@ -68,6 +69,21 @@ BATCH_SECONDS = Histogram(
     "Seconds from a batch's start in the pool process to its results being published.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
+
+# One series per pool process (the pid label is added in multiprocess mode), 1 on the config
+# version it grades with: two values across a deployment show a half-rolled config.
+CONFIG_INFO = Gauge(
+    "qualitygate_worker_config_info",
+    "1 for the config version this worker process grades with (0 for one it left).",
+    ["version"],
+    multiprocess_mode="liveall",
+)
+
+
+def set_config_version(version: str, previous: str | None = None) -> None:
+    if previous is not None and previous != version:
+        CONFIG_INFO.labels(previous).set(0)
+    CONFIG_INFO.labels(version).set(1)
 
 
 def observe_results(results: Sequence[GradeResult]) -> None:

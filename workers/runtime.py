@@ -20,6 +20,7 @@ from qualitygate.errors import InvalidItemError
 from workers import metrics
 from workers.batch import DeliveryGrader
 from workers.delivery import Delivery, PassThrough, failure_for
+from workers.live_config import LiveConfig
 from workers.publish import ResultPublisher
 from workers.state import RedisWorkerState
 
@@ -30,8 +31,9 @@ class WorkerRuntime:
     """The settings, and the model and Redis publisher each loaded once per process."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.settings = settings  # the config files': live versions apply to the gate
         self._pid = os.getpid()
+        self._current = None  # the gate on the live config version, once a batch ran
 
     @cached_property
     def gate(self):  # -> QualityGate; imported here so the main process never loads torch
@@ -55,10 +57,29 @@ class WorkerRuntime:
     def publisher(self) -> ResultPublisher:
         return ResultPublisher.from_settings(self.settings)
 
+    @cached_property
+    def live(self) -> LiveConfig:
+        return LiveConfig(self.settings, self.publisher.redis)
+
+    @property
+    def config_version(self) -> str:
+        """The config version this process grades with: the live one once a batch ran (or
+        the model loaded), else the files'. Right in a pool process; the main process never
+        grades, so a heartbeat written there must ask a pool process or read Redis."""
+        live = self.__dict__.get("live")
+        return live.version if live is not None else self.settings.version
+
+    def live_gate(self):  # -> QualityGate
+        """The gate for the next batch: the loaded model under the active config version."""
+        self._current = self.live.refresh(self._current or self.gate)
+        return self._current
+
     def delivery_grader(self, pass_through: PassThrough = ()) -> DeliveryGrader:
-        """The grading of flushed batches in this (pool) process, on the loaded model."""
+        """The grading of flushed batches in this (pool) process, on the loaded model and
+        the live config version (checked with one GET per batch)."""
+        gate = self.live_gate()
         state = RedisWorkerState(self.publisher)
-        return DeliveryGrader(self.gate, state, self.settings, pass_through=pass_through)
+        return DeliveryGrader(gate, state, gate.settings, pass_through=pass_through)
 
     def publish_undeliverable(self, deliveries: list[Delivery], dead: bool = False) -> None:
         """Error results for messages that never reach the pool (not JSON, not a task);

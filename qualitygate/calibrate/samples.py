@@ -22,13 +22,12 @@ from qualitygate.calibrate.metrics import FloatArray, LabelArray
 from qualitygate.config import Settings
 from qualitygate.errors import QualityGateError
 from qualitygate.jsonl import LineError
+from qualitygate.labels import ACCEPT_LABELS, REJECT_LABELS
 from qualitygate.pipeline import PreparedItem, QualityGate
 from qualitygate.schemas import ModelInfo
 from qualitygate.scoring import Scorer, load_scorer
 
 CALIBRATE_FIELDS = ("label", "raw_reward")
-ACCEPT_LABELS = frozenset({"accept", "excellent", "good"})
-REJECT_LABELS = frozenset({"reject", "fair", "poor"})
 
 
 def parse_label(value: Any) -> int | None:
