@@ -10,8 +10,10 @@ broker library loaded); it must not import ``workers`` or Celery.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -36,6 +38,43 @@ if TYPE_CHECKING:
 _SEND_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
+# One round trip for a whole request: per item, the task already sent for this id and
+# content within the window, or a new one recorded in flight (before anything is sent, so
+# a crash between this and the send loses nothing: redelivery sends it). Also points the
+# item id at its task (for "pending") and records who sent it (for callbacks).
+_SUBMIT_ONCE = """
+local payloads, sent_at = KEYS[1], KEYS[2]
+local now, window, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local origin = ARGV[4]
+local out = {}
+for i = 1, (#KEYS - 2) / 3 do
+  local submitted, latest, origin_key = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
+  local task_id, payload = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local existing = false
+  if window > 0 then existing = redis.call('GET', submitted) end
+  if existing then
+    out[2 * i - 1], out[2 * i] = existing, 0
+  else
+    if window > 0 then redis.call('SET', submitted, task_id, 'EX', window) end
+    redis.call('HSET', payloads, task_id, payload)
+    redis.call('ZADD', sent_at, now, task_id)
+    out[2 * i - 1], out[2 * i] = task_id, 1
+  end
+  redis.call('SET', latest, out[2 * i - 1], 'EX', keep)
+  if origin ~= '' then redis.call('SET', origin_key, origin, 'EX', keep) end
+end
+return out
+"""
+
+
+class Submitted(NamedTuple):
+    """One item of an idempotent submit: its task id and whether this call sent it."""
+
+    item_id: str
+    task_id: str
+    sent: bool
+
+
 class ResultEntry(NamedTuple):
     """One stream entry: its id (to acknowledge) and the result it carries."""
 
@@ -56,7 +95,12 @@ class QualityGateClient:
         self.settings = settings if settings is not None else load_settings()
         url = _checked_url(redis_url) if redis_url else self.settings.redis.url
         self._url = url
-        self._broker: Connection | None = None
+        # kombu connections and producers are not thread-safe: one per thread (an HTTP
+        # API's threadpool shares this client), all released by close().
+        self._local = threading.local()
+        self._brokers: list[Connection] = []
+        self._brokers_lock = threading.Lock()
+        self._submit_once_script: Any = None
         self.keys = Keys.from_settings(self.settings)
         self.redis: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
         self.stream = self.keys.results
@@ -64,8 +108,10 @@ class QualityGateClient:
         self._claim_cursor: dict[str, str] = {}
 
     def close(self) -> None:
-        if self._broker is not None:
-            self._broker.release()
+        with self._brokers_lock:
+            brokers, self._brokers = self._brokers, []
+        for broker in brokers:
+            broker.release()
         self.redis.close()
 
     def __enter__(self) -> QualityGateClient:
@@ -106,9 +152,56 @@ class QualityGateClient:
         payloads = [self._payload(index, item, validate) for index, item in enumerate(items)]
         task_ids = [str(uuid.uuid4()) for _ in payloads]
         self._record_in_flight(task_ids, payloads)
+        self._send(zip(task_ids, payloads, strict=True))
+        return task_ids
+
+    def submit_once(
+        self, items: Iterable[ContentItem | Mapping[str, Any]], origin: str | None = None
+    ) -> list[Submitted]:
+        """Like ``submit``, but an item whose id and content were already submitted within
+        ``worker.cache_ttl_s`` gets the task id it got then, and nothing is sent again: a
+        CMS that retries a request after a timeout gets one grade, not two. The content is
+        the whole validated item (text, title, prompt, format, language, metadata...), so
+        an edited item is graded again. ``origin`` (``key:NAME`` or ``source:NAME``) is
+        recorded for the callback deliverer. Items are always validated first."""
+        checked = [self._checked(index, item) for index, item in enumerate(items)]
+        if not checked:
+            return []
+        keys, argv = [self.keys.in_flight_payloads, self.keys.in_flight_sent_at], []
+        streams, worker = self.settings.streams, self.settings.worker
+        argv += [repr(time.time()), str(worker.cache_ttl_s), str(streams.result_ttl_s)]
+        argv.append(origin or "")
+        for item, payload in checked:
+            digest = _submission_digest(payload)
+            keys += [
+                self.keys.submission(item.id, digest),
+                self.keys.latest_task(item.id),
+                self.keys.origin(item.id),
+            ]
+            argv += [str(uuid.uuid4()), dump_payload(payload)]
+        if self._submit_once_script is None:
+            self._submit_once_script = self.redis.register_script(_SUBMIT_ONCE)
+        flat = self._submit_once_script(keys=keys, args=argv)
+        done = [
+            Submitted(item.id, str(flat[2 * i]), bool(int(flat[2 * i + 1])))
+            for i, (item, _payload) in enumerate(checked)
+        ]
+        payload_of = {s.task_id: p for s, (_i, p) in zip(done, checked, strict=True) if s.sent}
+        self._send(payload_of.items())
+        return done
+
+    def _checked(self, index: int, item: Any) -> tuple[ContentItem, dict[str, Any]]:
+        try:
+            valid = validate_item(item, self.settings.limits)
+        except InvalidItemError as exc:
+            raise InvalidItemError(f"items[{index}]: {exc.message}") from None
+        return valid, valid.model_dump(mode="json")
+
+    def _send(self, messages: Iterable[tuple[str, Any]]) -> None:
+        """Publish one task message per (task id, payload), on this thread's producer."""
         queue = self.settings.worker.queue
-        producer = self._connection().Producer()
-        for task_id, payload in zip(task_ids, payloads, strict=True):
+        producer = self._producer()
+        for task_id, payload in messages:
             message = encode_task(payload, task_id)
             producer.publish(
                 message.body,
@@ -116,17 +209,27 @@ class QualityGateClient:
                 retry=True,
                 retry_policy=_SEND_RETRY,
             )
-        return task_ids
+
+    def _producer(self) -> Any:
+        producer = getattr(self._local, "producer", None)
+        if producer is None:
+            producer = self._local.producer = self._connection().Producer()
+        return producer
 
     def _connection(self) -> Connection:
-        """The broker connection, opened on the first submit (kombu, imported then)."""
-        if self._broker is None:
+        """This thread's broker connection, opened on its first submit (kombu, imported
+        then)."""
+        broker = getattr(self._local, "broker", None)
+        if broker is None:
             from kombu import Connection
 
             # The retry policy bounds connecting too, which kombu would otherwise retry forever.
             options = {"visibility_timeout": self.settings.worker.visibility_timeout_s}
-            self._broker = Connection(self._url, transport_options=options | _SEND_RETRY)
-        return self._broker
+            broker = Connection(self._url, transport_options=options | _SEND_RETRY)
+            self._local.broker = broker
+            with self._brokers_lock:
+                self._brokers.append(broker)
+        return broker
 
     def _record_in_flight(self, task_ids: list[str], payloads: list[Any]) -> None:
         """Keep each payload until its result is published, so a worker can send again a
@@ -216,6 +319,20 @@ class QualityGateClient:
         """The latest result for an item id, while its TTL lasts; None when there is none."""
         raw = self.redis.get(self.keys.result(item_id))
         return GradeResult.model_validate_json(raw) if raw else None
+
+    def pending_task(self, item_id: str) -> str | None:
+        """The task id of the item's latest ``submit_once`` while it is still in flight
+        (queued or being graded); None once its result is published, or when unknown."""
+        task_id = self.redis.get(self.keys.latest_task(item_id))
+        if task_id and self.redis.hexists(self.keys.in_flight_payloads, task_id):
+            return str(task_id)
+        return None
+
+
+def _submission_digest(payload: Mapping[str, Any]) -> str:
+    """The SHA-256 of an item's canonical JSON: same id and same digest, same submission."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _checked_url(url: str) -> str:

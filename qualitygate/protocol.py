@@ -123,6 +123,15 @@ class Keys:
         callback deliverer knows where its result goes. Lives as long as the result."""
         return self._state("origin", item_id)
 
+    def latest_task(self, item_id: str) -> str:
+        """The task id last submitted over HTTP for an item id, so ``GET /v1/results/{id}``
+        can say "pending" while that task is still in flight. Lives as long as the result."""
+        return self._state("latest-task", item_id)
+
+    def rate_limit(self, key_name: str) -> str:
+        """Sorted set: an API key's requests in its sliding window (score = time)."""
+        return self._state("ratelimit", key_name)
+
     @property
     def workers(self) -> str:
         """Hash: worker node name -> JSON ``{"seen_at", "config_version", "pid"}``,

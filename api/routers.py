@@ -1,0 +1,23 @@
+"""The routers ``create_app`` includes, as a list of builders ``(settings, client) ->
+APIRouter``: the seam where another part (the CMS webhook intake, labels, a console) adds
+its routes with one line. It must not define routes itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter
+
+from api import health, items, metrics, results
+from qualitygate.client import QualityGateClient
+from qualitygate.config import Settings
+
+RouterBuilder = Callable[[Settings, QualityGateClient], APIRouter]
+
+ROUTERS: list[RouterBuilder] = [
+    items.build_router,
+    results.build_router,
+    health.build_router,
+    metrics.build_router,
+]
