@@ -46,9 +46,11 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise HTTPException(400, detail="body: empty; expected JSON")
     try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise HTTPException(400, detail="body: not UTF-8 text") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, detail=f"body: not UTF-8 text (at byte {exc.start})") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise HTTPException(
             400,
