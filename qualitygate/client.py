@@ -95,11 +95,13 @@ class QualityGateClient:
         self.settings = settings if settings is not None else load_settings()
         url = _checked_url(redis_url) if redis_url else self.settings.redis.url
         self._url = url
-        # kombu connections and producers are not thread-safe: one per thread (an HTTP
-        # API's threadpool shares this client), all released by close().
-        self._local = threading.local()
-        self._brokers: list[Connection] = []
-        self._brokers_lock = threading.Lock()
+        # kombu connections and producers are not thread-safe, and an HTTP API's threadpool
+        # shares this client: one producer behind a lock. bench/http.py measures it against
+        # a producer per thread: as fast within noise, with one connection instead of one
+        # per thread of the pool.
+        self._broker: Connection | None = None
+        self._producer: Any = None
+        self._send_lock = threading.Lock()
         self._submit_once_script: Any = None
         self.keys = Keys.from_settings(self.settings)
         self.redis: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
@@ -108,10 +110,10 @@ class QualityGateClient:
         self._claim_cursor: dict[str, str] = {}
 
     def close(self) -> None:
-        with self._brokers_lock:
-            brokers, self._brokers = self._brokers, []
-        for broker in brokers:
-            broker.release()
+        with self._send_lock:
+            if self._broker is not None:
+                self._broker.release()
+                self._broker = self._producer = None
         self.redis.close()
 
     def __enter__(self) -> QualityGateClient:
@@ -198,9 +200,14 @@ class QualityGateClient:
         return valid, valid.model_dump(mode="json")
 
     def _send(self, messages: Iterable[tuple[str, Any]]) -> None:
-        """Publish one task message per (task id, payload), on this thread's producer."""
+        """Publish one task message per (task id, payload); one thread at a time."""
+        with self._send_lock:
+            if self._producer is None:
+                self._producer = self._connection().Producer()
+            self._publish(self._producer, messages)
+
+    def _publish(self, producer: Any, messages: Iterable[tuple[str, Any]]) -> None:
         queue = self.settings.worker.queue
-        producer = self._producer()
         for task_id, payload in messages:
             message = encode_task(payload, task_id)
             producer.publish(
@@ -210,26 +217,15 @@ class QualityGateClient:
                 retry_policy=_SEND_RETRY,
             )
 
-    def _producer(self) -> Any:
-        producer = getattr(self._local, "producer", None)
-        if producer is None:
-            producer = self._local.producer = self._connection().Producer()
-        return producer
-
     def _connection(self) -> Connection:
-        """This thread's broker connection, opened on its first submit (kombu, imported
-        then)."""
-        broker = getattr(self._local, "broker", None)
-        if broker is None:
+        """A new broker connection (kombu, imported on the first submit)."""
+        if self._broker is None:
             from kombu import Connection
 
             # The retry policy bounds connecting too, which kombu would otherwise retry forever.
             options = {"visibility_timeout": self.settings.worker.visibility_timeout_s}
-            broker = Connection(self._url, transport_options=options | _SEND_RETRY)
-            self._local.broker = broker
-            with self._brokers_lock:
-                self._brokers.append(broker)
-        return broker
+            self._broker = Connection(self._url, transport_options=options | _SEND_RETRY)
+        return self._broker
 
     def _record_in_flight(self, task_ids: list[str], payloads: list[Any]) -> None:
         """Keep each payload until its result is published, so a worker can send again a
