@@ -9,7 +9,7 @@ reading is ``QualityGateClient``'s; it must not name Redis keys.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,9 +55,7 @@ def build_router(settings: Settings, client: QualityGateClient) -> APIRouter:
     def ack(body: AckRequest, _caller: str = Depends(require("read"))) -> dict[str, int]:
         """Acknowledge handled entries; returns how many were pending."""
         if len(body.entry_ids) > api.max_count:
-            return JSONResponse(  # type: ignore[return-value]
-                {"detail": f"entry_ids: at most {api.max_count} (api.max_count)"}, 422
-            )
+            raise HTTPException(422, detail=f"entry_ids: at most {api.max_count} (api.max_count)")
         return {"acked": client.ack(body.entry_ids, group=body.group)}
 
     @router.get(

@@ -114,3 +114,9 @@ def test_reading_needs_the_read_scope(http: TestClient) -> None:
     query = {"group": "cms", "consumer": "c"}
     assert http.get("/v1/results", params=query).status_code == 401
     assert http.get("/v1/results/x", headers={"Authorization": "Bearer no"}).status_code == 401
+
+
+def test_too_many_acks_at_once_are_422(http: TestClient) -> None:
+    body = {"group": "cms", "entry_ids": [f"{n}-0" for n in range(51)]}
+    response = http.post("/v1/results/ack", json=body, headers=READ)
+    assert response.status_code == 422 and "api.max_count" in response.json()["detail"]

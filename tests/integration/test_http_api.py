@@ -61,7 +61,7 @@ def test_submit_poll_read_ack_and_retry(
 ) -> None:
     server = start_serve(namespace)
     assert curl("GET", f"{server.url}/readyz", None).status == 503  # no worker yet
-    start_worker()
+    worker = start_worker()
     wait_for(lambda: curl("GET", f"{server.url}/readyz", None).status == 200, 30, "readiness")
 
     first = curl("POST", f"{server.url}/v1/items", "cms", {"items": [item(n) for n in range(20)]})
@@ -98,6 +98,10 @@ def test_submit_poll_read_ack_and_retry(
     after = curl("GET", f"{server.url}/v1/results?group=cms&consumer=php-1&block_ms=300", "reader")
     assert after.json() == {"entries": []}
     assert TEST_KEYS["cms"][0] not in server.log()  # the access log has no headers
+
+    worker.stop()  # a clean stop removes its heartbeat: not ready, at once
+    unready = curl("GET", f"{server.url}/readyz", None)
+    assert unready.status == 503 and "no worker heartbeat" in unready.json()["reason"]
 
 
 def test_refusals_get_their_status_and_lose_nothing(
