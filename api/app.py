@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
 
 from api.auth import Authenticator
+from api.body import BodyLimit
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
 from api.routers import ROUTERS
@@ -57,6 +58,7 @@ def create_app(
     app.state.metrics = ApiMetrics()
     for build in ROUTERS:
         app.include_router(build(settings, client))
+    app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_exception_handler(redis.RedisError, _redis_down)
     app.add_exception_handler(OperationalError, _redis_down)

@@ -195,3 +195,17 @@ def test_redis_down_is_503_without_the_url(api_run: str) -> None:
         response = h.post("/v1/items", json=item(1), headers=AUTH)
     assert response.status_code == 503
     assert "hunter2" not in response.text and "redis" in response.json()["detail"]
+
+
+def test_every_route_has_the_body_limit(http: TestClient) -> None:
+    """A route with a declared body (ack) is limited too, not buffered by FastAPI."""
+    body = {"group": "cms", "entry_ids": ["1-0"] * 2000}
+    declared = http.post("/v1/results/ack", json=body, headers=bearer("reader"))
+    assert declared.status_code == 413
+
+    def chunks() -> Iterator[bytes]:
+        yield json.dumps(body).encode()
+
+    streamed = http.post("/v1/results/ack", content=chunks(), headers=bearer("reader"))
+    assert streamed.status_code == 413
+    assert "api.max_body_bytes" in streamed.json()["detail"]
