@@ -49,6 +49,9 @@ def test_pending_then_graded_then_unknown(http: TestClient, client: QualityGateC
     assert graded.status_code == 200
     assert graded.json()["id"] == "p1" and graded.json()["status"] == "graded"
     assert http.get("/v1/results/never-sent", headers=READ).status_code == 404
+    metrics = http.get("/metrics").text  # by route template: no item id in a label
+    assert 'route="/v1/results/{item_id:path}",status="404"' in metrics
+    assert "never-sent" not in metrics and "p1" not in metrics
 
 
 def test_ids_with_slashes_and_spaces_are_reachable(
