@@ -38,7 +38,7 @@ def build_router(settings: Settings, client: QualityGateClient) -> APIRouter:
     def read_stream(
         group: Annotated[str, Query(**_NAME)],
         consumer: Annotated[str, Query(**_NAME)],
-        count: Annotated[int, Query(ge=1, le=api.max_count)] = min(100, api.max_count),
+        count: Annotated[int, Query(ge=1, le=api.max_count)] = api.max_count,
         block_ms: Annotated[int, Query(ge=0, le=api.max_block_ms)] = 0,
         _caller: str = Depends(require("read")),
     ) -> dict[str, Any]:
