@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+import sys
 
 import yaml
 from pydantic import ValidationError
@@ -55,7 +56,15 @@ def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool) -> N
 
     from api.app import create_app
 
-    app = create_app(settings, allow_anonymous=insecure_no_auth and not settings.api.keys)
+    anonymous = insecure_no_auth and not settings.api.keys
+    if anonymous:
+        print(
+            "warning: serving without API keys (--insecure-no-auth): anyone who can reach "
+            f"{host}:{port} can submit and read results",
+            file=sys.stderr,
+            flush=True,
+        )
+    app = create_app(settings, allow_anonymous=anonymous)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 
 
