@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 
-from api import health, items, metrics, results
+from api import health, intake, items, metrics, results
 from qualitygate.client import QualityGateClient
 from qualitygate.config import Settings
 
@@ -20,4 +20,5 @@ ROUTERS: list[RouterBuilder] = [
     results.build_router,
     health.build_router,
     metrics.build_router,
+    intake.build_router,
 ]

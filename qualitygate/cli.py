@@ -413,6 +413,14 @@ def worker(
     celery_app.worker_main(argv)
 
 
+@app.command()
+def deliver(config: ConfigOption = None) -> None:
+    """POST each result, signed, to its CMS's callback URL, with retries (until SIGTERM)."""
+    from qualitygate.cli_deliver import run_deliver
+
+    run_deliver(settings_or_exit(config))
+
+
 def _check_model_exists(settings: Settings) -> None:
     """Fail at start, in the main process, when the model cannot be found: its pool
     processes would otherwise fail on every batch. Reads the model's config only (no

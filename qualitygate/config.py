@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     PositiveFloat,
     PositiveInt,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -37,6 +38,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from qualitygate.config_intake import IntakeSettings
 from qualitygate.errors import ConfigError
 from qualitygate.redis_url import mask_url, normalise_redis_url
 from qualitygate.regex import compile_re2
@@ -370,6 +372,7 @@ class StreamSettings(_Section):
     result_ttl_s: PositiveInt
     state_key_prefix: str = Field(min_length=1)
     reclaim_idle_ms: PositiveInt
+    dead_deliveries: str = Field(min_length=1)
 
 
 ApiScope = Literal["submit", "read", "label", "admin"]
@@ -459,6 +462,51 @@ class CalibrationFitSettings(_Section):
     cv_folds: int = Field(ge=2, le=20)
 
 
+class CallbackSettings(_Section):
+    """One CMS endpoint results are POSTed to, and the secret they are signed with."""
+
+    url: str = Field(min_length=1, max_length=2000)
+    secret: SecretStr | None = None
+    # The name of an environment variable holding the secret, read when `deliver` starts.
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> CallbackSettings:
+        if (self.secret is None) == (self.secret_env is None):
+            raise ValueError("give exactly one of secret or secret_env")
+        if self.secret is not None and len(self.secret.get_secret_value()) < 16:
+            raise ValueError("secret: at least 16 characters")
+        return self
+
+
+class DeliverySettings(_Section):
+    """``qualitygate deliver``: where results go, how often it tries, which hosts it may
+    reach. The checks that need the allow-list live in ``qualitygate.callback_policy``."""
+
+    group: str = Field(min_length=1)
+    consumer: str  # "" means host-pid
+    callbacks: dict[str, CallbackSettings]
+    routes: dict[str, str]
+    default_callback: str  # "" means none: results without a route are skipped
+    max_attempts: int = Field(ge=1, le=1000)
+    backoff_base_s: PositiveFloat
+    backoff_max_s: PositiveFloat
+    timeout_s: PositiveFloat
+    concurrency: int = Field(ge=1, le=256)
+    batch_size: int = Field(ge=1, le=10000)
+    block_ms: int = Field(ge=1, le=60000)
+    allow_hosts: list[str]
+    allow_private: list[str]
+    metrics_port: int = Field(ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeliverySettings:
+        from qualitygate.callback_policy import check_delivery
+
+        check_delivery(self)
+        return self
+
+
 # Sections that change what a grade means; their hash is a result's config_version.
 _GRADING_SECTIONS = (
     "model",
@@ -496,6 +544,8 @@ class Settings(BaseSettings):
     streams: StreamSettings
     calibration_fit: CalibrationFitSettings
     api: ApiSettings
+    delivery: DeliverySettings
+    intake: IntakeSettings
 
     @field_validator("prompts")
     @classmethod
@@ -633,4 +683,4 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in {"logistic", "table"}
+    return isinstance(part, str) and part in {"logistic", "table", "hmac", "bearer"}

@@ -72,6 +72,7 @@ class Keys:
     dead: str
     result_prefix: str
     state_prefix: str
+    dead_deliveries: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keys:
@@ -80,7 +81,11 @@ class Keys:
     @classmethod
     def from_streams(cls, streams: StreamSettings) -> Keys:
         return cls(
-            streams.results, streams.dead, streams.result_key_prefix, streams.state_key_prefix
+            streams.results,
+            streams.dead,
+            streams.result_key_prefix,
+            streams.state_key_prefix,
+            streams.dead_deliveries,
         )
 
     def result(self, item_id: str) -> str:
@@ -132,12 +137,28 @@ class Keys:
         """Sorted set: an API key's requests in its sliding window (score = time)."""
         return self._state("ratelimit", key_name)
 
+    def intake_seen(self, source: str, signature: str) -> str:
+        """Set while a webhook signature (or signed delivery id) of an intake source is
+        inside its timestamp window, so the same signed request is not accepted twice."""
+        digest = hashlib.sha256(signature.encode("utf-8")).hexdigest()
+        return self._state("intake-seen", f"{source}:{digest}")
+
     @property
     def workers(self) -> str:
         """Hash: worker node name -> JSON ``{"seen_at", "config_version", "pid"}``,
         refreshed by every worker's heartbeat; readiness, ``doctor`` and the console read
         it to see which workers are alive and which config each one grades with."""
         return f"{self.state_prefix}workers"
+
+    def delivery_attempts(self, group: str) -> str:
+        """Hash: results stream entry id -> callback attempts so far, for one deliverer
+        group; kept in Redis so a restarted ``deliver`` resumes the count."""
+        return self._state("deliver:attempts", group)
+
+    def delivery_due(self, group: str) -> str:
+        """Sorted set: entry id -> when its next callback attempt is due (unix seconds);
+        the entry stays pending in the group meanwhile."""
+        return self._state("deliver:due", group)
 
     def cache(self, parts: Sequence[str | None]) -> str:
         """The cached grade for content identified by ``parts`` (hash, prompt, model...)."""

@@ -38,6 +38,11 @@ def test_keys_are_named_from_the_streams_config(settings: Settings) -> None:
     assert keys.redeliver_lock == f"{state}inflight:sweep-lock"
     assert keys.published("t1") == f"{state}published:t1"
     assert keys.attempts("t1") == f"{state}attempts:t1"
+    seen = keys.intake_seen("wordpress", "sig:ab12")
+    assert seen.startswith(f"{state}intake-seen:wordpress:") and "ab12" not in seen
+    assert (
+        seen != keys.intake_seen("wordpress", "sig:ab13") != keys.intake_seen("strapi", "sig:ab12")
+    )
     assert re.fullmatch(rf"{re.escape(state)}cache:[0-9a-f]{{64}}", keys.cache(["a", None]))
     assert keys.cache(["a", None]) == keys.cache(["a", None]) != keys.cache(["a", "b"])
 

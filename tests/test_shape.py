@@ -1,6 +1,5 @@
 """The shape the project promises: no function in ``qualitygate/``, ``workers/``, ``api/`` or
-``callbacks/`` longer than
-60 lines, so each one reads on a screen and says one thing."""
+``callbacks/`` longer than 60 lines, so each one reads on a screen and says one thing."""
 
 from __future__ import annotations
 

@@ -85,6 +85,7 @@ class QueueNamespace:
             "QG_LIMITS__MAX_TEXT_CHARS": "2000",
             "QG_STREAMS__RESULTS": f"{self.run}:results",
             "QG_STREAMS__DEAD": f"{self.run}:dead",
+            "QG_STREAMS__DEAD_DELIVERIES": f"{self.run}:dead-deliveries",
             "QG_STREAMS__RESULT_KEY_PREFIX": f"{self.run}:result:",
             "QG_STREAMS__STATE_KEY_PREFIX": f"{self.run}:state:",
             "QG_STREAMS__RECLAIM_IDLE_MS": "60000",
