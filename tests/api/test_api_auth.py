@@ -95,6 +95,7 @@ def test_openapi_documents_the_routes_and_the_bearer_scheme(http: TestClient) ->
     spec = http.get("/openapi.json").json()
     assert spec["info"]["title"] == "qualitygate"
     assert {"/v1/items", "/v1/results", "/v1/results/ack", "/healthz"} <= set(spec["paths"])
+    assert "/v1/intake/{source}" in spec["paths"]  # the intake router is wired in
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert http.get("/docs").status_code == 200
 
