@@ -3,11 +3,13 @@ here once, so no test or conftest imports fixtures from another conftest.
 
 - ``fixtures``: the tiny test model and settings that use it;
 - ``workers``: the tests' own Redis database, queue namespaces and worker processes;
-- ``redis_server``: private redis-servers a test may kill, restart or lock down.
+- ``redis_server``: private redis-servers a test may kill, restart or lock down;
+- ``api``: test API keys, API settings and ``qualitygate serve`` processes.
 """
 
 pytest_plugins = [
     "tests.support.fixtures",
     "tests.support.workers",
     "tests.support.redis_server",
+    "tests.support.api",
 ]

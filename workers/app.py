@@ -22,7 +22,7 @@ from celery import Celery, signals
 
 from qualitygate.config import Settings, load_settings, mask_url
 from qualitygate.protocol import SAFE_CONTENT, SERIALIZER, celery_settings
-from workers import logs, metrics
+from workers import heartbeat, logs, metrics
 from workers.inbound import cap_decompression
 from workers.redeliver import Redeliverer
 from workers.runtime import configure, runtime
@@ -147,6 +147,7 @@ def _serve_metrics(sender: Any = None, **_: Any) -> None:
     celery_app = getattr(sender, "app", None) or app
     Redeliverer(celery_app, settings, redis.Redis.from_url(settings.redis.url)).start()
     port = metrics.serve(settings)
+    heartbeat.start_for(sender, settings)
     logger.info(
         "worker ready: queue %s on %s, batches of %d or every %d ms, metrics on %s",
         settings.worker.queue,
@@ -155,6 +156,11 @@ def _serve_metrics(sender: Any = None, **_: Any) -> None:
         settings.worker.flush_ms,
         f"port {port}" if port else "no port (off)",
     )
+
+
+@signals.worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    heartbeat.stop_current()
 
 
 app = create_app(load_settings())

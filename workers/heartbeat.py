@@ -1,0 +1,91 @@
+"""The worker's heartbeat: "this node is alive, grading with this config", in Redis.
+
+Owns the field each worker main process keeps in the hash ``Keys.workers``: its node name
+mapped to JSON ``{"seen_at", "config_version", "pid"}``, rewritten every
+``worker.heartbeat_s`` from a daemon thread and removed on a clean shutdown. ``/readyz``,
+``qualitygate doctor`` and the console read it. A Redis that blinks costs a beat, never
+the worker: a failed write is logged and retried on the next beat. It must not grade,
+publish or read anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import redis
+
+from qualitygate.config import Settings
+from qualitygate.protocol import Keys
+
+logger = logging.getLogger("qualitygate.worker")
+
+
+def beat_value(settings: Settings, now: float | None = None) -> str:
+    """What one beat writes: when, which config version, which process."""
+    seen_at = time.time() if now is None else now
+    return json.dumps(
+        {"seen_at": seen_at, "config_version": settings.version, "pid": os.getpid()},
+        separators=(",", ":"),
+    )
+
+
+class Heartbeat:
+    """Beats from a daemon thread until ``stop``, which also removes this node's field."""
+
+    def __init__(self, client: redis.Redis, settings: Settings, node: str) -> None:
+        self.redis = client
+        self.settings = settings
+        self.node = node
+        self.key = Keys.from_settings(settings).workers
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="qualitygate-heartbeat", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self.beat()
+        self._thread.start()
+        return self
+
+    def beat(self) -> bool:
+        """One write; False (logged) when Redis did not take it."""
+        try:
+            self.redis.hset(self.key, self.node, beat_value(self.settings))
+        except redis.RedisError as exc:
+            logger.warning("heartbeat: could not write to Redis (%s)", type(exc).__name__)
+            return False
+        return True
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.settings.worker.heartbeat_s):
+            self.beat()
+
+    def stop(self) -> None:
+        """Stop beating and remove this node's field: a clean exit is not a dead worker."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.settings.worker.heartbeat_s + 1)
+        try:
+            self.redis.hdel(self.key, self.node)
+        except redis.RedisError as exc:
+            logger.warning("heartbeat: could not remove this worker (%s)", type(exc).__name__)
+
+
+_current: dict[str, Heartbeat] = {}
+
+
+def start_for(sender: Any, settings: Settings) -> None:
+    """Start the main process's heartbeat, named after the Celery node (``sender`` is the
+    consumer ``worker_ready`` hands over)."""
+    node = getattr(sender, "hostname", None) or f"pid{os.getpid()}"
+    client = redis.Redis.from_url(settings.redis.url, socket_timeout=5)
+    _current["main"] = Heartbeat(client, settings, str(node)).start()
+
+
+def stop_current() -> None:
+    heartbeat = _current.pop("main", None)
+    if heartbeat is not None:
+        heartbeat.stop()
