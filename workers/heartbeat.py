@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -25,11 +26,13 @@ from qualitygate.protocol import Keys
 logger = logging.getLogger("qualitygate.worker")
 
 
-def beat_value(settings: Settings, now: float | None = None) -> str:
-    """What one beat writes: when, which config version, which process."""
+def beat_value(settings: Settings, now: float | None = None, version: str | None = None) -> str:
+    """What one beat writes: when, which config version (the live one when given), which
+    process."""
     seen_at = time.time() if now is None else now
+    version = settings.version if version is None else version
     return json.dumps(
-        {"seen_at": seen_at, "config_version": settings.version, "pid": os.getpid()},
+        {"seen_at": seen_at, "config_version": version, "pid": os.getpid()},
         separators=(",", ":"),
     )
 
@@ -37,10 +40,18 @@ def beat_value(settings: Settings, now: float | None = None) -> str:
 class Heartbeat:
     """Beats from a daemon thread until ``stop``, which also removes this node's field."""
 
-    def __init__(self, client: redis.Redis, settings: Settings, node: str) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: Settings,
+        node: str,
+        version: Callable[[], str] | None = None,
+    ) -> None:
         self.redis = client
         self.settings = settings
         self.node = node
+        # The version the worker grades with: the live one (``config apply``) when given.
+        self.version = version if version is not None else (lambda: settings.version)
         self.key = Keys.from_settings(settings).workers
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qualitygate-heartbeat", daemon=True)
@@ -53,7 +64,8 @@ class Heartbeat:
     def beat(self) -> bool:
         """One write; False (logged) when Redis did not take it."""
         try:
-            self.redis.hset(self.key, self.node, beat_value(self.settings))
+            value = beat_value(self.settings, version=self.version())
+            self.redis.hset(self.key, self.node, value)
         except redis.RedisError as exc:
             logger.warning("heartbeat: could not write to Redis (%s)", type(exc).__name__)
             return False
@@ -81,8 +93,11 @@ def start_for(sender: Any, settings: Settings) -> None:
     """Start the main process's heartbeat, named after the Celery node (``sender`` is the
     consumer ``worker_ready`` hands over)."""
     node = getattr(sender, "hostname", None) or f"pid{os.getpid()}"
+    from workers.live_config import LiveVersion  # imports metrics: only once Celery runs
+
     client = redis.Redis.from_url(settings.redis.url, socket_timeout=5)
-    _current["main"] = Heartbeat(client, settings, str(node)).start()
+    live = LiveVersion(settings, client)
+    _current["main"] = Heartbeat(client, settings, str(node), live.current).start()
 
 
 def stop_current() -> None:
