@@ -462,6 +462,46 @@ def _check_model_exists(settings: Settings) -> None:
         ) from None
 
 
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    insecure_no_auth: Annotated[
+        bool, typer.Option("--insecure-no-auth", help="Serve without keys (loopback only).")
+    ] = False,
+) -> None:
+    """The HTTP API: items in, results out (FastAPI + uvicorn; OpenAPI at /docs)."""
+    from qualitygate import cli_serve
+
+    settings = settings_or_exit(config)
+    if (why := cli_serve.refusal(settings, host, insecure_no_auth)) is not None:
+        raise fail(why)
+    cli_serve.serve(settings, host, port, insecure_no_auth)
+
+
+api_key_app = typer.Typer(help="API keys for `qualitygate serve`.", no_args_is_help=True)
+app.add_typer(api_key_app, name="api-key")
+
+
+@api_key_app.command("create")
+def api_key_create(
+    name: Annotated[str, typer.Argument(help="The key's name (letters, digits, _.@-).")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: submit,read,label,admin.")],
+) -> None:
+    """Print a new API key once, and the api.keys entry (its SHA-256 only) to paste."""
+    from qualitygate import cli_serve
+
+    try:
+        key, entry = cli_serve.new_key(name, [s.strip() for s in scopes.split(",") if s.strip()])
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    say("the key is shown once; store it in the CMS now:", label="key")
+    typer.echo(key)
+    say("add this to your config file (it holds only the key's SHA-256):", label="config")
+    typer.echo(entry, nl=False)
+
+
 class FitMethodChoice(str, Enum):
     auto = "auto"
     logistic = "logistic"

@@ -10,8 +10,10 @@ broker library loaded); it must not import ``workers`` or Celery.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -37,6 +39,43 @@ if TYPE_CHECKING:
 
 # Celery's own publishing retries: a Redis that blinks does not fail a submit.
 _SEND_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+# One round trip for a whole request: per item, the task already sent for this id and
+# content within the window, or a new one recorded in flight (before anything is sent, so
+# a crash between this and the send loses nothing: redelivery sends it). Also points the
+# item id at its task (for "pending") and records who sent it (for callbacks).
+_SUBMIT_ONCE = """
+local payloads, sent_at = KEYS[1], KEYS[2]
+local now, window, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local origin = ARGV[4]
+local out = {}
+for i = 1, (#KEYS - 2) / 3 do
+  local submitted, latest, origin_key = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
+  local task_id, payload = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local existing = false
+  if window > 0 then existing = redis.call('GET', submitted) end
+  if existing then
+    out[2 * i - 1], out[2 * i] = existing, 0
+  else
+    if window > 0 then redis.call('SET', submitted, task_id, 'EX', window) end
+    redis.call('HSET', payloads, task_id, payload)
+    redis.call('ZADD', sent_at, now, task_id)
+    out[2 * i - 1], out[2 * i] = task_id, 1
+  end
+  redis.call('SET', latest, out[2 * i - 1], 'EX', keep)
+  if origin ~= '' then redis.call('SET', origin_key, origin, 'EX', keep) end
+end
+return out
+"""
+
+
+class Submitted(NamedTuple):
+    """One item of an idempotent submit: its task id and whether this call sent it."""
+
+    item_id: str
+    task_id: str
+    sent: bool
 
 
 class ResultEntry(NamedTuple):
@@ -73,7 +112,14 @@ class QualityGateClient:
             settings = settings.model_copy(update={"redis": redis_settings})
         self.settings = settings
         url = self._url = settings.redis.url
+        # kombu connections and producers are not thread-safe, and an HTTP API's threadpool
+        # shares this client: one producer behind a lock. bench/http.py measures it against
+        # a producer per thread: as fast within noise, with one connection instead of one
+        # per thread of the pool.
         self._broker: Connection | None = None
+        self._producer: Any = None
+        self._send_lock = threading.Lock()
+        self._submit_once_script: Any = None
         self.keys = Keys.from_settings(self.settings)
         self.redis: redis.Redis = connect(self.settings.redis, url, decode_responses=True)
         self.stream = self.keys.results
@@ -81,8 +127,10 @@ class QualityGateClient:
         self._claim_cursor: dict[str, str] = {}
 
     def close(self) -> None:
-        if self._broker is not None:
-            self._broker.release()
+        with self._send_lock:
+            if self._broker is not None:
+                self._broker.release()
+                self._broker = self._producer = None
         self.redis.close()
 
     def __enter__(self) -> QualityGateClient:
@@ -123,9 +171,61 @@ class QualityGateClient:
         payloads = [self._payload(index, item, validate) for index, item in enumerate(items)]
         task_ids = [str(uuid.uuid4()) for _ in payloads]
         self._record_in_flight(task_ids, payloads)
+        self._send(zip(task_ids, payloads, strict=True))
+        return task_ids
+
+    def submit_once(
+        self, items: Iterable[ContentItem | Mapping[str, Any]], origin: str | None = None
+    ) -> list[Submitted]:
+        """Like ``submit``, but an item whose id and content were already submitted within
+        ``worker.cache_ttl_s`` gets the task id it got then, and nothing is sent again: a
+        CMS that retries a request after a timeout gets one grade, not two. The content is
+        the whole validated item (text, title, prompt, format, language, metadata...), so
+        an edited item is graded again. ``origin`` (``key:NAME`` or ``source:NAME``) is
+        recorded for the callback deliverer. Items are always validated first."""
+        checked = [self._checked(index, item) for index, item in enumerate(items)]
+        if not checked:
+            return []
+        keys, argv = [self.keys.in_flight_payloads, self.keys.in_flight_sent_at], []
+        streams, worker = self.settings.streams, self.settings.worker
+        argv += [repr(time.time()), str(worker.cache_ttl_s), str(streams.result_ttl_s)]
+        argv.append(origin or "")
+        for item, payload in checked:
+            digest = _submission_digest(payload)
+            keys += [
+                self.keys.submission(item.id, digest),
+                self.keys.latest_task(item.id),
+                self.keys.origin(item.id),
+            ]
+            argv += [str(uuid.uuid4()), dump_payload(payload)]
+        if self._submit_once_script is None:
+            self._submit_once_script = self.redis.register_script(_SUBMIT_ONCE)
+        flat = self._submit_once_script(keys=keys, args=argv)
+        done = [
+            Submitted(item.id, str(flat[2 * i]), bool(int(flat[2 * i + 1])))
+            for i, (item, _payload) in enumerate(checked)
+        ]
+        payload_of = {s.task_id: p for s, (_i, p) in zip(done, checked, strict=True) if s.sent}
+        self._send(payload_of.items())
+        return done
+
+    def _checked(self, index: int, item: Any) -> tuple[ContentItem, dict[str, Any]]:
+        try:
+            valid = validate_item(item, self.settings.limits)
+        except InvalidItemError as exc:
+            raise InvalidItemError(f"items[{index}]: {exc.message}") from None
+        return valid, valid.model_dump(mode="json")
+
+    def _send(self, messages: Iterable[tuple[str, Any]]) -> None:
+        """Publish one task message per (task id, payload); one thread at a time."""
+        with self._send_lock:
+            if self._producer is None:
+                self._producer = self._connection().Producer()
+            self._publish(self._producer, messages)
+
+    def _publish(self, producer: Any, messages: Iterable[tuple[str, Any]]) -> None:
         queue = self.settings.worker.queue
-        producer = self._connection().Producer()
-        for task_id, payload in zip(task_ids, payloads, strict=True):
+        for task_id, payload in messages:
             message = encode_task(payload, task_id)
             producer.publish(
                 message.body,
@@ -133,10 +233,9 @@ class QualityGateClient:
                 retry=True,
                 retry_policy=_SEND_RETRY,
             )
-        return task_ids
 
     def _connection(self) -> Connection:
-        """The broker connection, opened on the first submit (kombu, imported then)."""
+        """A new broker connection (kombu, imported on the first submit)."""
         if self._broker is None:
             from kombu import Connection
 
@@ -315,6 +414,20 @@ class QualityGateClient:
     def config_history(self, last: int = 50) -> list[dict[str, Any]]:
         """The latest applies and rollbacks, newest first."""
         return [json.loads(raw) for raw in self.redis.lrange(self.keys.config_history, 0, last - 1)]
+
+    def pending_task(self, item_id: str) -> str | None:
+        """The task id of the item's latest ``submit_once`` while it is still in flight
+        (queued or being graded); None once its result is published, or when unknown."""
+        task_id = self.redis.get(self.keys.latest_task(item_id))
+        if task_id and self.redis.hexists(self.keys.in_flight_payloads, task_id):
+            return str(task_id)
+        return None
+
+
+def _submission_digest(payload: Mapping[str, Any]) -> str:
+    """The SHA-256 of an item's canonical JSON: same id and same digest, same submission."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _checked_url(url: str) -> str:

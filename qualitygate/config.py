@@ -365,6 +365,7 @@ class WorkerSettings(_Section):
     redeliver_scan_s: PositiveInt
     process_start_timeout_s: PositiveInt
     cache_ttl_s: int = Field(ge=0)
+    heartbeat_s: PositiveFloat
 
     @model_validator(mode="after")
     def _limits_order(self) -> WorkerSettings:
@@ -409,6 +410,46 @@ class StreamSettings(_Section):
         if self.pause_headroom >= self.maxlen:
             raise ValueError("pause_headroom must be smaller than maxlen")
         return self
+
+
+ApiScope = Literal["submit", "read", "label", "admin"]
+
+
+class RateLimit(_Section):
+    """At most ``requests`` requests in any ``window_s`` seconds (a sliding window)."""
+
+    requests: PositiveInt
+    window_s: PositiveFloat
+
+
+class ApiKey(_Section):
+    """One API key: only its SHA-256 is in config, so a leaked config leaks no key."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: list[ApiScope] = Field(min_length=1)
+    rate_limit: RateLimit | None = None
+
+
+class ApiSettings(_Section):
+    """``qualitygate serve``: keys, the per-key rate limit, body and read bounds."""
+
+    keys: list[ApiKey]
+    rate_limit: RateLimit
+    max_body_bytes: PositiveInt
+    ready_worker_max_age_s: PositiveFloat
+    max_block_ms: int = Field(ge=0, le=600000)
+    max_count: int = Field(ge=1, le=100000)
+
+    @field_validator("keys")
+    @classmethod
+    def _unique_keys(cls, keys: list[ApiKey]) -> list[ApiKey]:
+        names = [key.name for key in keys]
+        if len(set(names)) != len(names):
+            raise ValueError("key names must be unique")
+        if len({key.key_sha256 for key in keys}) != len(keys):
+            raise ValueError("two keys have the same key_sha256")
+        return keys
 
 
 DetectorName = Literal["fasttext", "langdetect"]
@@ -540,6 +581,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings
     streams: StreamSettings
     calibration_fit: CalibrationFitSettings
+    api: ApiSettings
     delivery: DeliverySettings
     intake: IntakeSettings
 

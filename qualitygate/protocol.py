@@ -174,6 +174,15 @@ class Keys:
         callback deliverer knows where its result goes. Lives as long as the result."""
         return self._state("origin", item_id)
 
+    def latest_task(self, item_id: str) -> str:
+        """The task id last submitted over HTTP for an item id, so ``GET /v1/results/{id}``
+        can say "pending" while that task is still in flight. Lives as long as the result."""
+        return self._state("latest-task", item_id)
+
+    def rate_limit(self, key_name: str) -> str:
+        """Sorted set: an API key's requests in its sliding window (score = time)."""
+        return self._state("ratelimit", key_name)
+
     def intake_seen(self, source: str, signature: str) -> str:
         """Set while a webhook signature (or signed delivery id) of an intake source is
         inside its timestamp window, so the same signed request is not accepted twice."""

@@ -23,7 +23,7 @@ from qualitygate.config import Settings, load_settings, mask_url
 from qualitygate.protocol import SAFE_CONTENT, SERIALIZER, broker_options, celery_settings
 from qualitygate.redis_connect import connect
 from qualitygate.redis_url import is_sentinel_url
-from workers import logs, metrics
+from workers import heartbeat, logs, metrics
 from workers.backpressure import Backpressure
 from workers.inbound import cap_decompression
 from workers.redeliver import Redeliverer
@@ -157,6 +157,7 @@ def _serve_metrics(sender: Any = None, **_: Any) -> None:
     redeliverer.hold = lambda: backpressure.paused
     redeliverer.start()
     port = metrics.serve(settings)
+    heartbeat.start_for(sender, settings)
     logger.info(
         "worker ready: queue %s on %s, batches of %d or every %d ms, metrics on %s",
         settings.worker.queue,
@@ -165,6 +166,11 @@ def _serve_metrics(sender: Any = None, **_: Any) -> None:
         settings.worker.flush_ms,
         f"port {port}" if port else "no port (off)",
     )
+
+
+@signals.worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    heartbeat.stop_current()
 
 
 app = create_app(load_settings())

@@ -12,6 +12,7 @@ load a model, score, publish or acknowledge anything.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -67,15 +68,7 @@ class LiveConfig:
         return self._switch(gate, settings, active)
 
     def _settings_for(self, active: str | None) -> Settings:
-        if active is None:
-            return self.base
-        raw = self.redis.hget(self.keys.config_versions, active)
-        if raw is None:
-            raise ValueError(f"no record of version {active} in {self.keys.config_versions}")
-        record = ConfigVersion.model_validate_json(raw)
-        settings = overlay_settings(self.base, record.overlay)
-        refuse_restart_sections(self.base, settings)
-        return settings
+        return settings_for(self.base, self.redis, self.keys, active)
 
     def _switch(self, gate: QualityGate, settings: Settings, active: str | None) -> QualityGate:
         new_gate = gate.with_settings(settings)
@@ -95,6 +88,45 @@ class LiveConfig:
             extra={"config_version": settings.version, "previous_version": previous},
         )
         return new_gate
+
+
+def settings_for(base: Settings, client: redis.Redis, keys: Keys, active: str | None) -> Settings:
+    """The settings version ``active`` means over this worker's own files (``base``);
+    raises when it cannot be used here."""
+    if active is None:
+        return base
+    raw = client.hget(keys.config_versions, active)
+    if raw is None:
+        raise ValueError(f"no record of version {active} in {keys.config_versions}")
+    record = ConfigVersion.model_validate_json(raw)
+    settings = overlay_settings(base, record.overlay)
+    refuse_restart_sections(base, settings)
+    return settings
+
+
+class LiveVersion:
+    """The version this worker grades its next batch with, for the main process's
+    heartbeat: the pool processes follow the active version on their next batch, and this
+    resolves it the same way (over the same files), so the heartbeat shows what the worker
+    grades with, a refused version included, without the main process loading a gate."""
+
+    def __init__(self, base: Settings, client: redis.Redis) -> None:
+        self.base = base
+        self.redis = client
+        self.keys = Keys.from_settings(base)
+        self.seen: str | None = None
+        self.version = base.version
+
+    def current(self) -> str:
+        """The version now; a Redis error propagates (the heartbeat skips that beat)."""
+        active = _text(self.redis.get(self.keys.config_active))
+        if active != self.seen:
+            self.seen = active
+            # A version refused here is refused by the pool processes too (they log why):
+            # the worker keeps grading with the version it had.
+            with contextlib.suppress(QualityGateError, ValueError):
+                self.version = settings_for(self.base, self.redis, self.keys, active).version
+        return self.version
 
 
 def _text(value: Any) -> str | None:

@@ -7,3 +7,7 @@ and the what-if of a pasted fragment (``?whatif=``, a GET: it changes nothing). 
 gathers from Redis through the client, ``charts`` draws PNGs with matplotlib, ``page``
 writes the HTML with every value from Redis escaped, ``router`` wires them.
 """
+
+from api.console.router import build_router
+
+__all__ = ["build_router"]

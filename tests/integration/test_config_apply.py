@@ -4,6 +4,7 @@ and what cannot change live (or is invalid) is refused and changes nothing."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from qualitygate.client import QualityGateClient
+from qualitygate.protocol import Keys
 from qualitygate.schemas import GradeResult
 from tests.support.workers import (
     QUALITYGATE,
@@ -174,3 +176,11 @@ def test_two_workers_grade_their_next_batch_with_the_applied_version(
         assert (result.level, result.config_version) == ("excellent", version)
         assert config_info(env["QG_WORKER__METRICS_PORT"]) == {base: 0.0, version: 1.0}
         assert model_loads(worker) == 1
+
+    # The heartbeats say so too, so `doctor` and the console see a half-rolled deployment.
+    def beat_versions() -> list[str]:
+        keys = Keys.from_settings(namespace.settings())
+        beats = client.redis.hvals(keys.workers)
+        return sorted(json.loads(beat)["config_version"] for beat in beats)
+
+    wait_for(lambda: beat_versions() == [version, version], 30, "heartbeats with the version")

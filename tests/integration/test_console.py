@@ -1,15 +1,14 @@
-"""The HTTP side of the tuning loop on a real uvicorn process, real Redis and a real worker:
-``POST /v1/labels`` stores a label behind the auth dependency, and ``GET /console`` in
-headless Chromium shows the charts, the numbers, the active version and a what-if; the
-test saves a screenshot to ``tests/artifacts/console.png`` for a person to look at."""
+"""The HTTP side of the tuning loop on a real ``qualitygate serve``, real Redis and a real
+worker: ``POST /v1/labels`` stores a label behind the ``label`` scope, and ``GET /console``
+(scope ``admin``, the key given as HTTP Basic's password as a browser does) in headless
+Chromium shows the charts, the numbers, the active version and a what-if; the test saves a
+screenshot to ``tests/artifacts/console.png`` for a person to look at."""
 
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,50 +18,16 @@ import yaml
 
 from qualitygate.client import QualityGateClient
 from tests.integration.test_labels_stream import grade_items, labels_by_reward, run_cli
-from tests.support.console_app import TEST_KEY
-from tests.support.workers import QueueNamespace, WorkerProcess, free_port, wait_for
+from tests.support.api import TEST_KEYS, ServeProcess, bearer
+from tests.support.workers import QueueNamespace, WorkerProcess
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 @pytest.fixture
-def console_server(namespace: QueueNamespace, tmp_path: Path) -> Iterator[str]:
-    from tests.support.workers import worker_environment
-
-    port = free_port()
-    log = open(tmp_path / "uvicorn.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "tests.support.console_app:create",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=worker_environment(namespace.env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/docs", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return process.poll() is not None
-
-    wait_for(up, 60, "uvicorn to serve")
-    assert process.poll() is None, (tmp_path / "uvicorn.log").read_text()
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+def console_server(namespace: QueueNamespace, start_serve: Callable[..., ServeProcess]) -> str:
+    return start_serve(namespace).url
 
 
 def test_labels_over_http(
@@ -77,7 +42,9 @@ def test_labels_over_http(
     body = {"id": item_id, "label": "reject", "reviewer": "<b>kim</b>", "reason": "off-topic"}
     refused = httpx.post(f"{console_server}/v1/labels", json=body)
     assert refused.status_code == 401
-    headers = {"X-Test-Key": TEST_KEY}
+    reader = httpx.post(f"{console_server}/v1/labels", json=body, headers=bearer("reader"))
+    assert reader.status_code == 403  # a key without the label scope
+    headers = bearer("admin")
     stored = httpx.post(f"{console_server}/v1/labels", json=body, headers=headers)
     assert stored.status_code == 201, stored.text
     assert stored.json()["raw_reward"] == graded[item_id][1].raw_reward
@@ -122,7 +89,11 @@ def test_the_console_in_a_real_browser(
     driver = webdriver.Chrome(options=options, service=service)  # no driver download
     try:
         whatif = yaml.safe_dump({"levels": {"excellent": 0.97, "good": 0.95}})
-        driver.get(f"{console_server}/console?whatif={quote(whatif)}")
+        without_key = httpx.get(f"{console_server}/console")
+        assert without_key.status_code == 401
+        assert without_key.headers["www-authenticate"].startswith("Basic")  # a browser asks
+        with_user = console_server.replace("://", f"://admin:{TEST_KEYS['admin'][0]}@")
+        driver.get(f"{with_user}/console?whatif={quote(whatif)}")
         page = driver.page_source
         active = driver.find_element(By.ID, "active-version").text
         assert active == applied.stdout.strip()
