@@ -62,6 +62,7 @@ class Snapshot:
     groups: list[Group] = field(default_factory=list)
     workers: list[WorkerSeen] = field(default_factory=list)
     sentinels: list[tuple[str, str | None]] = field(default_factory=list)  # (where, problem)
+    live_config: str | None = None  # the active live config (``config apply``), if any
 
 
 def _config(conn: Any, name: str) -> str | None:
@@ -115,6 +116,7 @@ def gather(conn: Any, settings: Settings, now: float, sentinels: Sequence[Any] =
         groups=groups,
         workers=workers,
         sentinels=[_ask_sentinel(s, settings) for s in sentinels],
+        live_config=_text(live) if (live := conn.get(keys.config_active)) else None,
     )
 
 
@@ -315,43 +317,29 @@ def check_workers(snap: Snapshot, settings: Settings, stale_after_s: float) -> l
                 "start `qualitygate worker` with this redis.url and config",
             )
         ]
-    checks = []
-    for seen in snap.workers:
-        name = f"worker {seen.node}"
-        if seen.seen_s_ago is None:
-            checks.append(
-                Check(
-                    name,
-                    "warn",
-                    "heartbeat entry is not readable JSON",
-                    "restart the worker; HDEL the entry if it is gone",
-                )
-            )
-        elif seen.seen_s_ago > stale_after_s:
-            checks.append(
-                Check(
-                    name,
-                    "warn",
-                    f"last seen {seen.seen_s_ago:.0f} s ago",
-                    "stopped or cut off from Redis: restart it, or HDEL its entry",
-                )
-            )
-        elif seen.config_version != settings.version:
-            checks.append(
-                Check(
-                    name,
-                    "fail",
-                    f"grades with config {seen.config_version}, this config is {settings.version}",
-                    "restart it with the same config (or run doctor with the worker's --config)",
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    name,
-                    "ok",
-                    f"seen {seen.seen_s_ago:.0f} s ago, pid {seen.pid}, "
-                    f"config {seen.config_version}",
-                )
-            )
-    return checks
+    return [check_worker(seen, snap, settings, stale_after_s) for seen in snap.workers]
+
+
+def check_worker(
+    seen: WorkerSeen, snap: Snapshot, settings: Settings, stale_after_s: float
+) -> Check:
+    """One worker's heartbeat: readable, recent, and grading with this config."""
+    name = f"worker {seen.node}"
+    if seen.seen_s_ago is None:
+        return Check(name, "warn", "heartbeat entry is not readable JSON",
+                     "restart the worker; HDEL the entry if it is gone")  # fmt: skip
+    if seen.seen_s_ago > stale_after_s:
+        return Check(name, "warn", f"last seen {seen.seen_s_ago:.0f} s ago",
+                     "stopped or cut off from Redis: restart it, or HDEL its entry")  # fmt: skip
+    if seen.config_version != settings.version and snap.live_config:
+        # The worker grades with the applied live config, which this file does not hold.
+        return Check(name, "warn", f"grades with config {seen.config_version}; live config "
+                     f"{snap.live_config} is applied over this file's {settings.version}",
+                     "compare with `qualitygate config history`; workers on one Redis share "
+                     "the live config")  # fmt: skip
+    if seen.config_version != settings.version:
+        return Check(name, "fail", f"grades with config {seen.config_version}, this config is "
+                     f"{settings.version}", "restart it with the same config (or run doctor "
+                     "with the worker's --config)")  # fmt: skip
+    return Check(name, "ok", f"seen {seen.seen_s_ago:.0f} s ago, pid {seen.pid}, "
+                 f"config {seen.config_version}")  # fmt: skip

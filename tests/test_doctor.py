@@ -71,3 +71,10 @@ def test_a_heartbeat_entry_is_read_in_the_workers_format() -> None:
     raw = '{"seen_at": 100.5, "config_version": "abc", "pid": 42}'
     assert read_worker("w", raw, now=110.5) == WorkerSeen("w", 10.0, "abc", 42)
     assert read_worker("w", "not json", now=1).seen_s_ago is None
+
+
+def test_a_live_config_makes_a_version_difference_a_warning() -> None:
+    other = [WorkerSeen("w", 1.0, "other", 1)]
+    checks = check_all(snapshot(workers=other, live_config="v3"), SETTINGS, stale_after_s=60)
+    worker = next(c for c in checks if c.name == "worker w")
+    assert worker.status == "warn" and "live config v3" in worker.found
