@@ -372,6 +372,27 @@ def results(
             raise fail(exc.message) from None
 
 
+@app.command()
+def doctor(
+    config: ConfigOption = None,
+    stale_after_s: Annotated[
+        float, typer.Option(min=1, help="A worker heartbeat older than this is stale.")
+    ] = 60,
+) -> None:
+    """Check a deployment (Redis role, persistence, eviction, streams, consumer groups,
+    dead letters, workers and their config) and print each problem with its fix."""
+    from qualitygate.cli_doctor import run_doctor
+    from qualitygate.client import QualityGateClient
+
+    settings = settings_or_exit(config)
+    try:
+        with QualityGateClient(settings=settings) as client, client.reporting_unreachable():
+            code = run_doctor(client.redis, settings, stale_after_s, Console())
+    except QualityGateError as exc:
+        raise fail(exc.message) from None
+    raise typer.Exit(code)
+
+
 class Pool(str, Enum):
     prefork = "prefork"
     solo = "solo"

@@ -27,7 +27,8 @@ from qualitygate.config import Settings, load_settings
 from qualitygate.errors import ConfigError, InvalidItemError, RedisUnavailableError, first_line
 from qualitygate.labels import LabelRecord, build_label, dump_label, load_label
 from qualitygate.live import ConfigVersion
-from qualitygate.protocol import Keys, dump_payload, encode_task
+from qualitygate.protocol import Keys, broker_options, broker_ssl, dump_payload, encode_task
+from qualitygate.redis_connect import connect
 from qualitygate.redis_url import mask_url, normalise_redis_url
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
 
@@ -84,6 +85,16 @@ class ResultEntry(NamedTuple):
     result: GradeResult
 
 
+class MissedResult(NamedTuple):
+    """A result trimmed from the stream before a group read or acknowledged it: fetch it
+    with ``client.get(item_id)`` while its result key lives, then ``forget_missed``."""
+
+    record_id: str  # in the group's missed stream; what ``forget_missed`` takes
+    entry_id: str  # the results-stream entry it was
+    item_id: str
+    task_id: str
+
+
 class QualityGateClient:
     """Submit content to the workers and consume their results, for a CMS.
 
@@ -94,9 +105,13 @@ class QualityGateClient:
     """
 
     def __init__(self, redis_url: str | None = None, settings: Settings | None = None) -> None:
-        self.settings = settings if settings is not None else load_settings()
-        url = _checked_url(redis_url) if redis_url else self.settings.redis.url
-        self._url = url
+        settings = settings if settings is not None else load_settings()
+        if redis_url:
+            # Everything below (the broker's transport options too) reads this one URL.
+            redis_settings = settings.redis.model_copy(update={"url": _checked_url(redis_url)})
+            settings = settings.model_copy(update={"redis": redis_settings})
+        self.settings = settings
+        url = self._url = settings.redis.url
         # kombu connections and producers are not thread-safe, and an HTTP API's threadpool
         # shares this client: one producer behind a lock. bench/http.py measures it against
         # a producer per thread: as fast within noise, with one connection instead of one
@@ -106,7 +121,7 @@ class QualityGateClient:
         self._send_lock = threading.Lock()
         self._submit_once_script: Any = None
         self.keys = Keys.from_settings(self.settings)
-        self.redis: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
+        self.redis: redis.Redis = connect(self.settings.redis, url, decode_responses=True)
         self.stream = self.keys.results
         self._last_group: str | None = None
         self._claim_cursor: dict[str, str] = {}
@@ -225,8 +240,11 @@ class QualityGateClient:
             from kombu import Connection
 
             # The retry policy bounds connecting too, which kombu would otherwise retry forever.
-            options = {"visibility_timeout": self.settings.worker.visibility_timeout_s}
-            self._broker = Connection(self._url, transport_options=options | _SEND_RETRY)
+            # A sentinel:// URL gets kombu's Sentinel transport with the master's name.
+            options = broker_options(self.settings) | _SEND_RETRY
+            ssl = broker_ssl(self.settings)
+            extra = {"ssl": ssl} if ssl else {}
+            self._broker = Connection(self._url, transport_options=options, **extra)
         return self._broker
 
     def _record_in_flight(self, task_ids: list[str], payloads: list[Any]) -> None:
@@ -312,6 +330,23 @@ class QualityGateClient:
         if group is None:
             raise ValueError("ack: no group given and none read yet")
         return int(self.redis.xack(self.stream, group, *ids)) if ids else 0
+
+    def missed(self, group: str, count: int = 1000, after: str = "-") -> list[MissedResult]:
+        """Up to ``count`` results the group missed, oldest first: trimmed past
+        ``streams.maxlen`` before it read or acknowledged them (with ``streams.on_full:
+        continue``, or a CMS away longer than the pause could cover). Page with ``after``
+        (the last ``record_id``), fetch each with ``get``, then ``forget_missed`` them."""
+        start = "-" if after == "-" else f"({after}"
+        rows = self.redis.xrange(self.keys.missed(group), min=start, count=count)
+        return [
+            MissedResult(record_id, f.get("entry", ""), f.get("id", ""), f.get("task_id", ""))
+            for record_id, f in rows
+        ]
+
+    def forget_missed(self, group: str, record_ids: str | Iterable[str]) -> int:
+        """Drop handled records from the group's missed stream; returns how many went."""
+        ids = [record_ids] if isinstance(record_ids, str) else list(record_ids)
+        return int(self.redis.xdel(self.keys.missed(group), *ids)) if ids else 0
 
     def get(self, item_id: str) -> GradeResult | None:
         """The latest result for an item id, while its TTL lasts; None when there is none."""

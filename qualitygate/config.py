@@ -40,7 +40,7 @@ from pydantic_settings import (
 
 from qualitygate.config_intake import IntakeSettings
 from qualitygate.errors import ConfigError
-from qualitygate.redis_url import mask_url, normalise_redis_url
+from qualitygate.redis_url import MASK, is_sentinel_url, mask_url, normalise_redis_url
 from qualitygate.regex import compile_re2
 from qualitygate.verdicts import LEVELS, Decision, Level, RuleAction, Severity
 
@@ -316,13 +316,34 @@ class Limits(_Section):
     max_items_per_request: PositiveInt
 
 
+class SentinelSettings(_Section):
+    """What a ``sentinel://`` URL needs besides the sentinels' addresses (kombu's form)."""
+
+    master_name: str | None = Field(min_length=1)
+    # The sentinels' own password (their requirepass), when it differs from the master's.
+    password: str | None = Field(min_length=1)
+    # TLS to the sentinels and the data nodes; the CA file verifies their certificates.
+    tls: bool
+    tls_ca_certs: str | None = Field(min_length=1)
+
+
 class RedisSettings(_Section):
-    url: str = Field(pattern=r"^(redis|rediss|unix)://")
+    url: str = Field(pattern=r"^(redis|rediss|unix|sentinel)://")
+    sentinel: SentinelSettings
 
     @field_validator("url")
     @classmethod
     def _credentials_in_userinfo(cls, url: str) -> str:
         return normalise_redis_url(url)
+
+    @model_validator(mode="after")
+    def _sentinel_names_master(self) -> RedisSettings:
+        if is_sentinel_url(self.url) and not self.sentinel.master_name:
+            raise ValueError(
+                "sentinel.master_name: a sentinel:// url needs the name of the master the "
+                "sentinels watch (their 'sentinel monitor NAME ...')"
+            )
+        return self
 
 
 class WorkerSettings(_Section):
@@ -372,8 +393,23 @@ class StreamSettings(_Section):
     result_ttl_s: PositiveInt
     state_key_prefix: str = Field(min_length=1)
     reclaim_idle_ms: PositiveInt
+    # What a worker does when its next results would trim entries a consumer group has not
+    # read (or acknowledged): pause consuming until they are, or continue and count them.
+    on_full: Literal["pause", "continue"]
+    # Pause while the next this-many results would trim unread ones: at least what every
+    # worker holds (batch_size x prefetch_batches each), so the pause comes before the loss.
+    pause_headroom: PositiveInt
+    full_check_ms: PositiveInt
+    # How many trimmed-unread entry ids are kept per group for ``QualityGateClient.missed``.
+    missed_maxlen: PositiveInt
     dead_deliveries: str = Field(min_length=1)
     labels: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _headroom_below_maxlen(self) -> StreamSettings:
+        if self.pause_headroom >= self.maxlen:
+            raise ValueError("pause_headroom must be smaller than maxlen")
+        return self
 
 
 ApiScope = Literal["submit", "read", "label", "admin"]
@@ -603,6 +639,8 @@ class Settings(BaseSettings):
         """The effective config as plain data, with secrets masked."""
         data = self.model_dump(mode="json")
         data["redis"]["url"] = mask_url(self.redis.url)
+        if self.redis.sentinel.password:
+            data["redis"]["sentinel"]["password"] = MASK
         return data
 
     @cached_property

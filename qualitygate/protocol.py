@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qualitygate.config import Settings, StreamSettings
+from qualitygate.config import RedisSettings, Settings, StreamSettings
+from qualitygate.redis_url import is_sentinel_url
 from qualitygate.schemas import ContentItem, scrub_surrogates
 
 # The task the workers register; a producer in another language sends Celery protocol-2
@@ -40,13 +41,56 @@ SAFE_CONTENT = frozenset({SERIALIZER, CONTENT_TYPE})
 MAX_ID_CHARS = 256
 
 
+def sentinel_kwargs(redis_settings: RedisSettings) -> dict[str, Any]:
+    """redis-py's arguments for talking to the sentinels themselves: short timeouts (a
+    dead sentinel is skipped quickly), their own password, TLS."""
+    options: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if redis_settings.sentinel.password:
+        options["password"] = redis_settings.sentinel.password
+    return options | redis_tls(redis_settings)
+
+
+def redis_tls(redis_settings: RedisSettings) -> dict[str, Any]:
+    """redis-py's TLS arguments for a sentinel deployment (``rediss://`` URLs carry their
+    own in the query); empty without ``redis.sentinel.tls``."""
+    sentinel = redis_settings.sentinel
+    if not sentinel.tls or not is_sentinel_url(redis_settings.url):
+        return {}
+    options: dict[str, Any] = {"ssl": True, "ssl_cert_reqs": "required"}
+    if sentinel.tls_ca_certs:
+        options["ssl_ca_certs"] = sentinel.tls_ca_certs
+    return options
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    """kombu's transport options for ``redis.url``: the visibility timeout, and for a
+    ``sentinel://`` URL the master's name and how to reach the sentinels, so kombu's
+    Sentinel transport finds the master again after a failover."""
+    options: dict[str, Any] = {"visibility_timeout": settings.worker.visibility_timeout_s}
+    if not is_sentinel_url(settings.redis.url):
+        return options
+    return options | {
+        "master_name": settings.redis.sentinel.master_name,
+        "sentinel_kwargs": sentinel_kwargs(settings.redis),
+    }
+
+
+def broker_ssl(settings: Settings) -> dict[str, Any] | None:
+    """kombu's ``ssl`` argument (Celery's ``broker_use_ssl``) for TLS to sentinel-managed
+    data nodes; None otherwise."""
+    options = redis_tls(settings.redis)
+    return {k: v for k, v in options.items() if k != "ssl"} if options else None
+
+
 def celery_settings(settings: Settings) -> dict[str, Any]:
     """The Celery settings a producer needs and a worker starts from: the broker, JSON
     only, and the queue the workers read."""
     return {
         "broker_url": settings.redis.url,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": settings.worker.visibility_timeout_s},
+        "broker_transport_options": broker_options(settings),
+        # Only for TLS behind sentinels: a rediss:// URL carries its own in the query.
+        **({"broker_use_ssl": ssl} if (ssl := broker_ssl(settings)) else {}),
         "task_serializer": SERIALIZER,
         "accept_content": [SERIALIZER],
         "task_ignore_result": True,
@@ -144,6 +188,18 @@ class Keys:
         inside its timestamp window, so the same signed request is not accepted twice."""
         digest = hashlib.sha256(signature.encode("utf-8")).hexdigest()
         return self._state("intake-seen", f"{source}:{digest}")
+
+    @property
+    def missed_prefix(self) -> str:
+        """The prefix of every group's missed stream (``missed``); the publishing script
+        appends the group name, as ``missed`` does."""
+        return f"{self.state_prefix}missed:"
+
+    def missed(self, group: str) -> str:
+        """Stream: results trimmed past ``streams.maxlen`` before ``group`` read or
+        acknowledged them (fields ``entry``, ``id``, ``task_id``), so the CMS can fetch
+        them from their result keys while those live. Capped at ``streams.missed_maxlen``."""
+        return self.missed_prefix + group
 
     @property
     def workers(self) -> str:

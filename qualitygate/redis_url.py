@@ -4,13 +4,19 @@ redis-py reads a password from the userinfo (``redis://user:pw@host``) or from t
 (``?password=pw``, ``?username=u``); kombu, which the workers and the client use for the
 queue, reads only the userinfo and fails with a TypeError on the query form. So
 credentials in the query are moved into the userinfo when the config is loaded, and every
-credential form is masked wherever a URL is printed or logged. No Redis import here.
+credential form is masked wherever a URL is printed or logged.
+
+A Sentinel URL is kombu's own form, ``sentinel://[:password@]host:port[/db]`` once per
+sentinel, joined by ``;``: the password is the data nodes' (master and replicas), given in
+the first part; the sentinels' own password and the master's name are config
+(``redis.sentinel``), not URL. No Redis import here.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, quote, unquote_plus, urlsplit
+from dataclasses import dataclass
+from urllib.parse import SplitResult, quote, unquote, unquote_plus, urlsplit
 
 MASK = "***"
 #: Query parameters whose value is a secret, whatever library reads them.
@@ -37,10 +43,68 @@ def _unsplit(parts: SplitResult, netloc: str, query: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}{tail}"
 
 
+SENTINEL_SCHEME = "sentinel"
+
+
+def is_sentinel_url(url: str) -> bool:
+    return url.startswith(f"{SENTINEL_SCHEME}://")
+
+
+@dataclass(frozen=True)
+class SentinelURL:
+    """A parsed ``sentinel://`` URL: where the sentinels listen, and how to log in to the
+    master they name (username, password, database)."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    username: str | None
+    password: str | None
+    db: int
+
+
+def parse_sentinel_url(url: str) -> SentinelURL:
+    """The sentinels, credentials and database of a ``sentinel://`` URL; ValueError says
+    which part is wrong. Credentials go in the first part (kombu reads only that one)."""
+    hosts: list[tuple[str, int]] = []
+    dbs: set[int] = set()
+    for index, text in enumerate(url.split(";")):
+        parts = urlsplit(text.strip())
+        where = f"part {index + 1} ({mask_url(text.strip())})"
+        if parts.scheme != SENTINEL_SCHEME:
+            raise ValueError(f"{where}: every part must start with sentinel://")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{where}: a sentinel URL takes no query; use redis.sentinel")
+        if index and parts.password is not None:
+            raise ValueError(f"{where}: give the password in the first part only")
+        try:
+            port = parts.port or 26379
+        except ValueError:
+            raise ValueError(f"{where}: the port is not a number from 0 to 65535") from None
+        if not parts.hostname:
+            raise ValueError(f"{where}: no host")
+        path = parts.path.strip("/")
+        if path:
+            if not path.isdigit():
+                raise ValueError(f"{where}: the database must be a number, not {path!r}")
+            dbs.add(int(path))
+        hosts.append((parts.hostname, port))
+    if len(dbs) > 1:
+        raise ValueError("the parts name different databases")
+    first = urlsplit(url.split(";")[0].strip())
+    return SentinelURL(
+        sentinels=tuple(hosts),
+        username=unquote(first.username) if first.username else None,
+        password=unquote(first.password) if first.password is not None else None,
+        db=dbs.pop() if dbs else 0,
+    )
+
+
 def normalise_redis_url(url: str) -> str:
     """The same URL with ``?password=``/``?username=`` moved into the userinfo, so kombu
     and redis-py read the same credentials. Raises ValueError when a credential is given
-    both ways."""
+    both ways, or a ``sentinel://`` URL is malformed."""
+    if is_sentinel_url(url):
+        parse_sentinel_url(url)
+        return url
     parts = urlsplit(url)
     pairs = _split_query(parts.query)
     moved = {name: value or "" for name, value in pairs if name in _MOVED_TO_USERINFO}
@@ -62,7 +126,9 @@ def normalise_redis_url(url: str) -> str:
 def mask_url(url: str) -> str:
     """The URL with every credential replaced by ``***``: the userinfo's password and
     any query parameter that names a secret (``password``, ``ssl_keyfile_password``,
-    ``auth_token``...). Printable and loggable."""
+    ``auth_token``...), in each part of a ``sentinel://`` URL. Printable and loggable."""
+    if ";" in url and is_sentinel_url(url):
+        return ";".join(mask_url(part) for part in url.split(";"))
     parts = urlsplit(url)
     pairs = _split_query(parts.query)
     secret = [name for name, value in pairs if value and _SECRET_PARAM.search(name)]

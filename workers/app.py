@@ -17,12 +17,14 @@ import os
 import sys
 from typing import Any
 
-import redis
 from celery import Celery, signals
 
 from qualitygate.config import Settings, load_settings, mask_url
-from qualitygate.protocol import SAFE_CONTENT, SERIALIZER, celery_settings
+from qualitygate.protocol import SAFE_CONTENT, SERIALIZER, broker_options, celery_settings
+from qualitygate.redis_connect import connect
+from qualitygate.redis_url import is_sentinel_url
 from workers import heartbeat, logs, metrics
+from workers.backpressure import Backpressure
 from workers.inbound import cap_decompression
 from workers.redeliver import Redeliverer
 from workers.runtime import configure, runtime
@@ -34,7 +36,8 @@ logger = logging.getLogger("qualitygate.worker")
 def celery_config(settings: Settings) -> dict[str, Any]:
     worker = settings.worker
     return celery_settings(settings) | {
-        "broker_transport_options": {
+        "broker_transport_options": broker_options(settings)
+        | {
             # A message held (buffered or being graded) longer than this is delivered again.
             "visibility_timeout": worker.visibility_timeout_s,
             # Sweep for messages a dead worker held every interval (kombu 5.7; older kombu
@@ -43,8 +46,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "unacked_restore_throttle": 1,
             "unacked_mutex_expire": worker.unacked_mutex_expire_s,
         },
-        # kombu's Redis transport, surviving queue entries that are not kombu messages.
-        "broker_transport": "workers.transport:Transport",
+        # kombu's Redis (or Sentinel) transport, surviving entries that are not kombu messages.
+        "broker_transport": "workers.transport:"
+        + ("SentinelTransport" if is_sentinel_url(settings.redis.url) else "Transport"),
         "accept_content": [SERIALIZER],
         "result_accept_content": [SERIALIZER],
         "event_serializer": SERIALIZER,
@@ -145,7 +149,13 @@ def _forget_process_metrics(**_: Any) -> None:
 def _serve_metrics(sender: Any = None, **_: Any) -> None:
     settings = runtime().settings
     celery_app = getattr(sender, "app", None) or app
-    Redeliverer(celery_app, settings, redis.Redis.from_url(settings.redis.url)).start()
+    hostname = getattr(sender, "hostname", None) or celery_app.conf.get("worker_hostname", "")
+    backpressure = Backpressure(celery_app, settings, connect(settings.redis), hostname)
+    backpressure.start()
+    # While paused, items wait in the queue on purpose: sending them again is no help.
+    redeliverer = Redeliverer(celery_app, settings, connect(settings.redis))
+    redeliverer.hold = lambda: backpressure.paused
+    redeliverer.start()
     port = metrics.serve(settings)
     heartbeat.start_for(sender, settings)
     logger.info(

@@ -22,6 +22,7 @@ import redis
 
 from qualitygate.config import Settings
 from qualitygate.protocol import Keys
+from qualitygate.redis_connect import connect
 
 logger = logging.getLogger("qualitygate.worker")
 
@@ -95,7 +96,7 @@ def start_for(sender: Any, settings: Settings) -> None:
     node = getattr(sender, "hostname", None) or f"pid{os.getpid()}"
     from workers.live_config import LiveVersion  # imports metrics: only once Celery runs
 
-    client = redis.Redis.from_url(settings.redis.url, socket_timeout=5)
+    client = connect(settings.redis, socket_timeout=5)
     live = LiveVersion(settings, client)
     _current["main"] = Heartbeat(client, settings, str(node), live.current).start()
 

@@ -32,6 +32,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from qualitygate.config import Settings
+from qualitygate.redis_connect import connect
 from qualitygate.schemas import GradeResult
 
 ITEMS_GRADED = Counter(
@@ -48,6 +49,15 @@ CACHE_HITS = Counter(
 DUPLICATE_DELIVERIES = Counter(
     "qualitygate_duplicate_deliveries_total",
     "Messages delivered again after their result was published (not published twice).",
+)
+TRIMMED_UNREAD = Counter(
+    "qualitygate_results_trimmed_unread_total",
+    "Results trimmed past streams.maxlen before a consumer group read or acknowledged them.",
+    ["group"],
+)
+CONSUMING_PAUSED = Counter(
+    "qualitygate_consuming_paused_total",
+    "Times the worker stopped consuming because its results would trim unread ones.",
 )
 BATCH_SIZE = Histogram(
     "qualitygate_batch_size",
@@ -92,7 +102,7 @@ class QueueDepthCollector(Collector):
     def __init__(self, settings: Settings) -> None:
         self.queue = settings.worker.queue
         self.streams = settings.streams
-        self.redis = redis.Redis.from_url(settings.redis.url, socket_timeout=2)
+        self.redis = connect(settings.redis, socket_timeout=2)
 
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily(

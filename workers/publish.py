@@ -10,6 +10,7 @@ must not grade anything or know about Celery.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,7 +20,11 @@ import redis
 
 from qualitygate.config import Settings
 from qualitygate.protocol import Keys, dead_payload
+from qualitygate.redis_connect import connect
 from qualitygate.schemas import GradeResult
+from workers import metrics
+
+logger = logging.getLogger("qualitygate.worker")
 
 
 def lua_script(name: str) -> str:
@@ -55,7 +60,7 @@ class ResultPublisher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ResultPublisher:
-        return cls(redis.Redis.from_url(settings.redis.url), settings)
+        return cls(connect(settings.redis), settings)
 
     def already_published(self, task_ids: Sequence[str]) -> list[bool]:
         """For each task id, whether its result is already on the stream."""
@@ -105,6 +110,7 @@ class ResultPublisher:
                     keys.attempts(out.task_id),
                     keys.in_flight_payloads,
                     keys.in_flight_sent_at,
+                    keys.missed_prefix,
                 ],
                 args=[
                     document,
@@ -114,10 +120,35 @@ class ResultPublisher:
                     out.result.id,
                     out.task_id,
                     dead_payload(out.payload) if out.dead else "",
+                    streams.missed_maxlen,
                 ],
                 client=pipe,
             )
         for key, result in remember:
             pipe.set(key, result.model_dump_json(), ex=self.cache_ttl_s)
         replies = pipe.execute()[: len(outgoing)]
+        report_trimmed_unread(replies, self.streams.maxlen)
         return [reply is not None for reply in replies]
+
+
+def report_trimmed_unread(replies: Sequence[Any], maxlen: int) -> dict[str, int]:
+    """Log and count, per consumer group, the results trimmed past ``maxlen`` before the
+    group read or acknowledged them (the script's reply after the entry id: group, count,
+    ...); returns the counts. Never silent: this is the loss the CMS must hear about."""
+    missed: dict[str, int] = {}
+    for reply in replies:
+        pairs = list(reply[1:]) if reply else []
+        for group, count in zip(pairs[0::2], pairs[1::2], strict=True):
+            name = group.decode() if isinstance(group, bytes) else str(group)
+            missed[name] = missed.get(name, 0) + int(count)
+    for group, count in missed.items():
+        metrics.TRIMMED_UNREAD.labels(group).inc(count)
+        logger.warning(
+            "results stream past streams.maxlen (%d): trimmed %d result(s) consumer group %r "
+            "had not read or acknowledged; their ids are in client.missed(%r)",
+            maxlen,
+            count,
+            group,
+            group,
+        )
+    return missed

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 from celery import Celery
@@ -41,10 +42,14 @@ class Redeliverer:
         self.payload_key, self.sent_at_key = keys.in_flight_payloads, keys.in_flight_sent_at
         self.lock_key = keys.redeliver_lock
         self.publisher = ResultPublisher(client, settings)
+        #: True while the worker holds back on purpose (``workers.backpressure``): no sweep.
+        self.hold: Callable[[], bool] = lambda: False
 
     def sweep(self, now: float | None = None) -> int:
         """Re-send every recorded message older than the cut-off; returns how many."""
         scan_s = self.settings.worker.redeliver_scan_s
+        if self.hold():
+            return 0
         if not self.redis.set(self.lock_key, "1", nx=True, ex=max(1, scan_s)):
             return 0
         now = time.time() if now is None else now

@@ -52,25 +52,44 @@ def _drop(reason: str) -> None:
     )
 
 
-class Channel(kombu_redis.Channel):
+class _SurvivingReads:
+    """The BRPOP read of either channel, surviving what is not a kombu message."""
+
     def _brpop_read(self, **options: Any) -> bool:
         try:
-            return bool(super()._brpop_read(**options))
+            return bool(super()._brpop_read(**options))  # type: ignore[misc]
         except Empty:
             raise
-        except self.connection_errors:
+        except self.connection_errors:  # type: ignore[attr-defined]
             raise
         except Exception as exc:
             _drop(type(exc).__name__)
             return True
 
 
-class Transport(kombu_redis.Transport):
-    Channel = Channel
+class Channel(_SurvivingReads, kombu_redis.Channel):
+    pass
 
+
+class SentinelChannel(_SurvivingReads, kombu_redis.SentinelChannel):
+    pass
+
+
+class _CheckedDelivery:
     def _deliver(self, message: Any, queue: str) -> None:
         problem = envelope_problem(message)
         if problem is not None:
             _drop(problem)
             return
-        super()._deliver(message, queue)
+        super()._deliver(message, queue)  # type: ignore[misc]
+
+
+class Transport(_CheckedDelivery, kombu_redis.Transport):
+    Channel = Channel
+
+
+class SentinelTransport(_CheckedDelivery, kombu_redis.SentinelTransport):
+    """The same, for ``sentinel://`` URLs: kombu's Sentinel transport finds the master
+    through the sentinels, again after each failover."""
+
+    Channel = SentinelChannel
