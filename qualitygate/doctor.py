@@ -331,13 +331,14 @@ def check_worker(
     if seen.seen_s_ago > stale_after_s:
         return Check(name, "warn", f"last seen {seen.seen_s_ago:.0f} s ago",
                      "stopped or cut off from Redis: restart it, or HDEL its entry")  # fmt: skip
-    if seen.config_version != settings.version and snap.live_config:
-        # The worker grades with the applied live config, which this file does not hold.
+    # A heartbeat reports the version the worker grades with, a live one included.
+    expected = snap.live_config or settings.version
+    if seen.config_version != expected and snap.live_config:
         return Check(name, "warn", f"grades with config {seen.config_version}; live config "
-                     f"{snap.live_config} is applied over this file's {settings.version}",
-                     "compare with `qualitygate config history`; workers on one Redis share "
-                     "the live config")  # fmt: skip
-    if seen.config_version != settings.version:
+                     f"{snap.live_config} is applied (over this file's {settings.version})",
+                     "the worker refused it or has other config files: its log says which; "
+                     "see `qualitygate config history`")  # fmt: skip
+    if seen.config_version != expected:
         return Check(name, "fail", f"grades with config {seen.config_version}, this config is "
                      f"{settings.version}", "restart it with the same config (or run doctor "
                      "with the worker's --config)")  # fmt: skip

@@ -78,3 +78,14 @@ def test_a_live_config_makes_a_version_difference_a_warning() -> None:
     checks = check_all(snapshot(workers=other, live_config="v3"), SETTINGS, stale_after_s=60)
     worker = next(c for c in checks if c.name == "worker w")
     assert worker.status == "warn" and "live config v3" in worker.found
+
+
+def test_a_worker_on_the_applied_live_version_is_ok() -> None:
+    # A heartbeat reports the live version a worker grades with: on it is healthy, and
+    # the file's own version is then the outdated one.
+    live = [WorkerSeen("w", 1.0, "v3", 1)]
+    checks = check_all(snapshot(workers=live, live_config="v3"), SETTINGS, stale_after_s=60)
+    assert next(c for c in checks if c.name == "worker w").status == "ok"
+    behind = [WorkerSeen("w", 1.0, SETTINGS.version, 1)]
+    checks = check_all(snapshot(workers=behind, live_config="v3"), SETTINGS, stale_after_s=60)
+    assert next(c for c in checks if c.name == "worker w").status == "warn"
