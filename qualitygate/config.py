@@ -342,6 +342,9 @@ class WorkerSettings(_Section):
     redeliver_scan_s: PositiveInt
     process_start_timeout_s: PositiveInt
     cache_ttl_s: int = Field(ge=0)
+    pipeline: Literal["staged", "sequential"]
+    stage_items: PositiveInt
+    stage_depth: int = Field(ge=1, le=64)
 
     @model_validator(mode="after")
     def _limits_order(self) -> WorkerSettings:

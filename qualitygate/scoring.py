@@ -53,6 +53,28 @@ class Scorer(Protocol):
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]: ...
 
 
+@runtime_checkable
+class EncodingScorer(Scorer, Protocol):
+    """A scorer whose tokenizing and forward pass can run apart (``score`` is both), so a
+    worker can tokenize the next batch while this one is in the forward pass."""
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]: ...
+
+    def score_encoded(self, encoded: Sequence[Sequence[int]]) -> list[float]: ...
+
+
+def encoder_of(scorer: Scorer) -> EncodingScorer | None:
+    """The scorer itself when its class tokenizes apart, else None. Looked up on the class,
+    so a wrapper that forwards unknown attributes (and checks only ``score``) is never
+    bypassed."""
+    kind = type(scorer)
+    if callable(getattr(kind, "encode_pairs", None)) and callable(
+        getattr(kind, "score_encoded", None)
+    ):
+        return scorer  # type: ignore[return-value]
+    return None
+
+
 @dataclass
 class ScorerStats:
     """Cumulative counters, for the CLI summary, benchmarks and metrics."""
@@ -272,13 +294,19 @@ class RewardScorer:
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         if not pairs:
             return []
+        return self.score_encoded(self.encode_pairs(pairs))
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
+        """Token ids of each templated pair, as ``score`` feeds them to the model."""
+        if not pairs:
+            return []
         started = time.perf_counter()
         contents = self._encode_many([content.strip() for _, content in pairs])
         encoded = [
             self._wrap(prompt, ids) for (prompt, _), ids in zip(pairs, contents, strict=True)
         ]
         self.stats.tokenize_s += time.perf_counter() - started
-        return self.score_encoded(encoded)
+        return encoded
 
     def score_encoded(self, encoded: Sequence[Sequence[int]]) -> list[float]:
         """Rewards for rows ``encode_pair`` made, in order, packed to the token budget.
@@ -306,8 +334,8 @@ class RewardScorer:
         try:
             with torch.inference_mode():
                 output = self.model(
-                    input_ids=input_ids.to(self.device),
-                    attention_mask=attention_mask.to(self.device),
+                    input_ids=to_device(input_ids, self.device),
+                    attention_mask=to_device(attention_mask, self.device),
                 )
             values = output.logits[:, 0].float().cpu().tolist()
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
@@ -319,6 +347,15 @@ class RewardScorer:
         self.stats.real_tokens += sum(len(row) for row in rows)
         self.stats.padded_tokens += input_ids.numel()
         return values
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on ``device``: through pinned memory without blocking on CUDA (the copy
+    overlaps the host's next step; the forward pass on the same stream waits for it), as
+    it is on the CPU."""
+    if device.type != "cuda":
+        return tensor
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def _require_pad_id(tokenizer: PreTrainedTokenizerBase, name: str) -> int:
@@ -336,4 +373,12 @@ def load_scorer(settings: ModelSettings) -> Scorer:
     return RewardScorer.load(settings)
 
 
-__all__ = ["RewardScorer", "Scorer", "ScorerStats", "load_scorer", "pack_batches"]
+__all__ = [
+    "EncodingScorer",
+    "RewardScorer",
+    "Scorer",
+    "ScorerStats",
+    "encoder_of",
+    "load_scorer",
+    "pack_batches",
+]

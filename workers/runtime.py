@@ -21,6 +21,7 @@ from workers import metrics
 from workers.batch import DeliveryGrader
 from workers.delivery import Delivery, PassThrough, failure_for
 from workers.publish import ResultPublisher
+from workers.staged import StagedGrader
 from workers.state import RedisWorkerState
 
 logger = logging.getLogger("qualitygate.worker")
@@ -55,10 +56,15 @@ class WorkerRuntime:
     def publisher(self) -> ResultPublisher:
         return ResultPublisher.from_settings(self.settings)
 
-    def delivery_grader(self, pass_through: PassThrough = ()) -> DeliveryGrader:
-        """The grading of flushed batches in this (pool) process, on the loaded model."""
+    def delivery_grader(self, pass_through: PassThrough = ()) -> DeliveryGrader | StagedGrader:
+        """The grading of flushed batches in this (pool) process, on the loaded model:
+        staged (``worker.pipeline``) so CPU work overlaps the forward pass, or in sequence."""
         state = RedisWorkerState(self.publisher)
-        return DeliveryGrader(self.gate, state, self.settings, pass_through=pass_through)
+        grader = DeliveryGrader(self.gate, state, self.settings, pass_through=pass_through)
+        worker = self.settings.worker
+        if worker.pipeline == "sequential":
+            return grader
+        return StagedGrader(grader, worker.stage_items, worker.stage_depth)
 
     def publish_undeliverable(self, deliveries: list[Delivery], dead: bool = False) -> None:
         """Error results for messages that never reach the pool (not JSON, not a task);
