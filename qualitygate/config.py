@@ -65,6 +65,7 @@ class ModelSettings(_Section):
     max_length: int = Field(ge=32, le=131072)
     max_prompt_tokens: int = Field(ge=1)
     batch_tokens: int = Field(ge=32)
+    compile: bool
 
     @model_validator(mode="after")
     def _budget_fits_one_item(self) -> ModelSettings:

@@ -27,6 +27,7 @@ from transformers import (
 )
 
 from qualitygate.config import ModelSettings
+from qualitygate.device_memory import adapt_batch_tokens
 from qualitygate.errors import ModelLoadError, ScoringError, first_line
 from qualitygate.schemas import ModelInfo
 from qualitygate.tokenizing import TextEncoder
@@ -86,6 +87,7 @@ class ScorerStats:
     real_tokens: int = 0
     padded_tokens: int = 0
     load_s: float = 0.0
+    compile_s: float = 0.0
 
     @property
     def padding_efficiency(self) -> float:
@@ -160,8 +162,11 @@ class RewardScorer:
     model_info: ModelInfo
     device: torch.device
     stats: ScorerStats = field(default_factory=ScorerStats)
+    #: Padded tokens per forward pass: ``model.batch_tokens``, cut to the device's memory.
+    batch_tokens: int = 0
 
     def __post_init__(self) -> None:
+        self.batch_tokens = self.batch_tokens or self.settings.batch_tokens
         self._pad_id = _require_pad_id(self.tokenizer, self.settings.name)
         self.model.config.pad_token_id = self._pad_id
         # Scoring reads one position once: a key/value cache is copied memory for nothing.
@@ -215,8 +220,25 @@ class RewardScorer:
             test_model=bool(getattr(model.config, TEST_MODEL_MARKER, False)),
         )
         scorer = cls(model, tokenizer, settings, info, device)
+        scorer.batch_tokens = adapt_batch_tokens(
+            model, device, settings.batch_tokens, settings.max_length, scorer._pad_id
+        )
+        if settings.compile:
+            scorer.compile()
         scorer.stats.load_s = time.perf_counter() - started
         return scorer
+
+    def compile(self) -> None:
+        """``torch.compile`` the forward pass with dynamic shapes (one graph for every
+        batch size and length, not one per batch), and pay the compiling now: two warm-up
+        passes of different shapes, so the first real batch does not."""
+        started = time.perf_counter()
+        self.model.forward = torch.compile(self.model.forward, dynamic=True)
+        row = self._prompt_parts("Warm up.")[0][:8] or [self._pad_id + 1]
+        self._forward([row, row[:1]])
+        self._forward([row + row, row, row[:2]])
+        self.stats.compile_s = time.perf_counter() - started
+        self.stats = ScorerStats(load_s=self.stats.load_s, compile_s=self.stats.compile_s)
 
     @property
     def info(self) -> ModelInfo:
@@ -316,7 +338,7 @@ class RewardScorer:
         """
         scores: list[float] = [0.0] * len(encoded)
         lengths = [len(ids) for ids in encoded]
-        for batch in pack_batches(lengths, self.settings.batch_tokens):
+        for batch in pack_batches(lengths, self.batch_tokens):
             rows = [encoded[i] for i in batch]
             for index, value in zip(batch, self._forward(rows), strict=True):
                 scores[index] = value
