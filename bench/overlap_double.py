@@ -20,29 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.gpu import SKYWORK_QWEN3_0_6B_SHAPE, SKYWORK_QWEN3_8B_SHAPE
 from bench.models import ModelShape
 from qualitygate.schemas import ModelInfo
 
 DOUBLE_VAR = "QUALITYGATE_BENCH_DOUBLE"
 
-# Skywork-Reward-V2-Qwen3-0.6B and -8B (Qwen3-0.6B and Qwen3-8B shapes, one label).
-QWEN3_0_6B_SHAPE = ModelShape(
-    hidden_size=1024,
-    num_hidden_layers=28,
-    num_attention_heads=16,
-    num_key_value_heads=8,
-    head_dim=128,
-    intermediate_size=3072,
-)
-QWEN3_8B_SHAPE = ModelShape(
-    hidden_size=4096,
-    num_hidden_layers=36,
-    num_attention_heads=32,
-    num_key_value_heads=8,
-    head_dim=128,
-    intermediate_size=12288,
-)
-SHAPES = {"0.6b": QWEN3_0_6B_SHAPE, "8b": QWEN3_8B_SHAPE}
+SHAPES = {"0.6b": SKYWORK_QWEN3_0_6B_SHAPE, "8b": SKYWORK_QWEN3_8B_SHAPE}
 # The stated card: H100 SXM dense bf16 peak, at half of it (the issue's 50% MFU).
 CARD = "H100 SXM bf16"
 PEAK_TFLOPS = 989.4
@@ -50,12 +34,13 @@ MFU = 0.5
 
 
 def matmul_parameters(shape: ModelShape) -> int:
-    """Parameters a token is multiplied through (projections, MLP, the one-label head);
-    the embedding lookup and the norms' few weights are not matmuls."""
+    """``bench.gpu.matmul_parameters`` from the shape alone: every parameter but the
+    embedding table (projections, MLP, norms, the one-label head)."""
     h, hd = shape.hidden_size, shape.head_dim
     attention = h * hd * (2 * shape.num_attention_heads + 2 * shape.num_key_value_heads)
     mlp = 3 * h * shape.intermediate_size
-    return shape.num_hidden_layers * (attention + mlp) + h
+    norms = 2 * h + 2 * hd
+    return shape.num_hidden_layers * (attention + mlp + norms) + 2 * h
 
 
 def forward_seconds(lengths: Sequence[int], shape: ModelShape) -> float:
