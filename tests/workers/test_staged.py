@@ -183,3 +183,16 @@ def test_a_stage_that_raises_fails_the_batch_and_leaves_no_thread(settings: Sett
     with pytest.raises(ConnectionError, match="Redis is away"):
         staged.run(batch())
     assert threading.active_count() == before
+
+
+def test_the_runtime_grades_staged_unless_told_sequential(settings: Settings) -> None:
+    from workers.runtime import WorkerRuntime
+
+    sequential = settings.worker.model_copy(update={"pipeline": "sequential"})
+    kinds = []
+    for config in (settings, settings.model_copy(update={"worker": sequential})):
+        runtime = WorkerRuntime(config)
+        runtime.__dict__["gate"] = QualityGate(config, FlakyScorer())  # no model to load
+        kinds.append(type(runtime.delivery_grader()))
+    assert settings.worker.pipeline == "staged"
+    assert kinds == [StagedGrader, DeliveryGrader]
