@@ -55,6 +55,15 @@ SKYWORK_QWEN3_8B_SHAPE = ModelShape(
     head_dim=128,
     intermediate_size=12288,
 )
+# Skywork-Reward-V2-Qwen3-0.6B (Qwen3-0.6B: hidden 1024, 28 layers, 16 and 8 heads of 128).
+SKYWORK_QWEN3_0_6B_SHAPE = ModelShape(
+    hidden_size=1024,
+    num_hidden_layers=28,
+    num_attention_heads=16,
+    num_key_value_heads=8,
+    head_dim=128,
+    intermediate_size=3072,
+)
 # Qwen3's tokenizer length; the embedding table is a lookup, so this changes memory only.
 SKYWORK_QWEN3_VOCAB = 151669
 TARGET_MFU = 0.50
@@ -173,10 +182,11 @@ def run_benchmark(
     peak_tflops: float | None,
     vocab_size: int = SKYWORK_QWEN3_VOCAB,
     seed: int = 0,
+    gpu_shape: ModelShape = SKYWORK_QWEN3_8B_SHAPE,
 ) -> dict[str, Any]:
     use_cuda = torch.cuda.is_available() and not tiny
     device = torch.device("cuda" if use_cuda else "cpu")
-    shape = SKYWORK_QWEN3_8B_SHAPE if use_cuda else SMOKE_SHAPE
+    shape = gpu_shape if use_cuda else SMOKE_SHAPE
     dtype = torch.bfloat16 if use_cuda else torch.float32
     device_name = torch.cuda.get_device_name(device) if use_cuda else "cpu"
     peak = (
@@ -272,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--peak-tflops", type=float, default=None, help="dense bf16 peak")
     parser.add_argument("--vocab-size", type=int, default=SKYWORK_QWEN3_VOCAB)
+    parser.add_argument("--shape", choices=["8b", "0.6b"], default="8b", help="on a GPU")
     parser.add_argument("--output", type=Path, default=None, help="results directory")
     args = parser.parse_args(argv)
     quiet_transformers()
@@ -289,10 +300,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         batch_token_budgets=budgets,
         peak_tflops=args.peak_tflops,
         vocab_size=args.vocab_size,
+        gpu_shape=SKYWORK_QWEN3_8B_SHAPE if args.shape == "8b" else SKYWORK_QWEN3_0_6B_SHAPE,
     )
     payload["machine"] = machine | {"load_average_at_end": load_average()}
     print_report(payload)
-    name = "gpu-smoke" if smoke else "gpu"
+    name = "gpu-smoke" if smoke else "gpu" if args.shape == "8b" else f"gpu-0.6b-{item_tokens}"
     print(f"wrote {write_results(name, payload, args.output)}")
     return payload
 

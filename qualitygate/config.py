@@ -67,6 +67,7 @@ class ModelSettings(_Section):
     max_length: int = Field(ge=32, le=131072)
     max_prompt_tokens: int = Field(ge=1)
     batch_tokens: int = Field(ge=32)
+    compile: bool
 
     @model_validator(mode="after")
     def _budget_fits_one_item(self) -> ModelSettings:
@@ -366,6 +367,9 @@ class WorkerSettings(_Section):
     process_start_timeout_s: PositiveInt
     cache_ttl_s: int = Field(ge=0)
     heartbeat_s: PositiveFloat
+    pipeline: Literal["staged", "sequential"]
+    stage_items: PositiveInt
+    stage_depth: int = Field(ge=1, le=64)
 
     @model_validator(mode="after")
     def _limits_order(self) -> WorkerSettings:

@@ -269,18 +269,27 @@ class QualityGate:
             current.append(index)
         return [*slices, current] if current else slices
 
-    def score(self, prepared: Sequence[PreparedItem]) -> list[GradeResult]:
+    def score(
+        self,
+        prepared: Sequence[PreparedItem],
+        encoded: Sequence[Sequence[int]] | None = None,
+    ) -> list[GradeResult]:
         """Score prepared items in one call to the scorer, then calibrate and grade each.
 
         The scoring step on its own, for callers that prepare items themselves and decide
         what a failure costs (the worker retries items alone and counts attempts): any
         exception of the scorer propagates, and a scorer that answers with the wrong
-        number of scores raises ScoringError.
+        number of scores raises ScoringError. ``encoded`` are the items' token ids from the
+        scorer's own ``encode_pairs``, for a caller that tokenized ahead (the worker's
+        staged path); the scorer must then be an ``EncodingScorer``.
         """
         if not prepared:
             return []
         started = time.perf_counter()
-        rewards = self.scorer.score([(p.prompt, p.text) for p in prepared])
+        if encoded is None:
+            rewards = self.scorer.score([(p.prompt, p.text) for p in prepared])
+        else:
+            rewards = self.scorer.score_encoded(encoded)  # type: ignore[attr-defined]
         if len(rewards) != len(prepared):
             raise ScoringError(f"the scorer returned {len(rewards)} scores for {len(prepared)}")
         score_ms = _ms(started) / len(prepared)

@@ -27,6 +27,7 @@ from transformers import (
 )
 
 from qualitygate.config import ModelSettings
+from qualitygate.device_memory import adapt_batch_tokens
 from qualitygate.errors import ModelLoadError, ScoringError, first_line
 from qualitygate.schemas import ModelInfo
 from qualitygate.tokenizing import TextEncoder
@@ -53,6 +54,28 @@ class Scorer(Protocol):
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]: ...
 
 
+@runtime_checkable
+class EncodingScorer(Scorer, Protocol):
+    """A scorer whose tokenizing and forward pass can run apart (``score`` is both), so a
+    worker can tokenize the next batch while this one is in the forward pass."""
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]: ...
+
+    def score_encoded(self, encoded: Sequence[Sequence[int]]) -> list[float]: ...
+
+
+def encoder_of(scorer: Scorer) -> EncodingScorer | None:
+    """The scorer itself when its class tokenizes apart, else None. Looked up on the class,
+    so a wrapper that forwards unknown attributes (and checks only ``score``) is never
+    bypassed."""
+    kind = type(scorer)
+    if callable(getattr(kind, "encode_pairs", None)) and callable(
+        getattr(kind, "score_encoded", None)
+    ):
+        return scorer  # type: ignore[return-value]
+    return None
+
+
 @dataclass
 class ScorerStats:
     """Cumulative counters, for the CLI summary, benchmarks and metrics."""
@@ -64,6 +87,7 @@ class ScorerStats:
     real_tokens: int = 0
     padded_tokens: int = 0
     load_s: float = 0.0
+    compile_s: float = 0.0
 
     @property
     def padding_efficiency(self) -> float:
@@ -138,8 +162,11 @@ class RewardScorer:
     model_info: ModelInfo
     device: torch.device
     stats: ScorerStats = field(default_factory=ScorerStats)
+    #: Padded tokens per forward pass: ``model.batch_tokens``, cut to the device's memory.
+    batch_tokens: int = 0
 
     def __post_init__(self) -> None:
+        self.batch_tokens = self.batch_tokens or self.settings.batch_tokens
         self._pad_id = _require_pad_id(self.tokenizer, self.settings.name)
         self.model.config.pad_token_id = self._pad_id
         # Scoring reads one position once: a key/value cache is copied memory for nothing.
@@ -193,8 +220,25 @@ class RewardScorer:
             test_model=bool(getattr(model.config, TEST_MODEL_MARKER, False)),
         )
         scorer = cls(model, tokenizer, settings, info, device)
+        scorer.batch_tokens = adapt_batch_tokens(
+            model, device, settings.batch_tokens, settings.max_length, scorer._pad_id
+        )
+        if settings.compile:
+            scorer.compile()
         scorer.stats.load_s = time.perf_counter() - started
         return scorer
+
+    def compile(self) -> None:
+        """``torch.compile`` the forward pass with dynamic shapes (one graph for every
+        batch size and length, not one per batch), and pay the compiling now: two warm-up
+        passes of different shapes, so the first real batch does not."""
+        started = time.perf_counter()
+        self.model.forward = torch.compile(self.model.forward, dynamic=True)
+        row = self._prompt_parts("Warm up.")[0][:8] or [self._pad_id + 1]
+        self._forward([row, row[:1]])
+        self._forward([row + row, row, row[:2]])
+        self.stats.compile_s = time.perf_counter() - started
+        self.stats = ScorerStats(load_s=self.stats.load_s, compile_s=self.stats.compile_s)
 
     @property
     def info(self) -> ModelInfo:
@@ -272,13 +316,19 @@ class RewardScorer:
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         if not pairs:
             return []
+        return self.score_encoded(self.encode_pairs(pairs))
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
+        """Token ids of each templated pair, as ``score`` feeds them to the model."""
+        if not pairs:
+            return []
         started = time.perf_counter()
         contents = self._encode_many([content.strip() for _, content in pairs])
         encoded = [
             self._wrap(prompt, ids) for (prompt, _), ids in zip(pairs, contents, strict=True)
         ]
         self.stats.tokenize_s += time.perf_counter() - started
-        return self.score_encoded(encoded)
+        return encoded
 
     def score_encoded(self, encoded: Sequence[Sequence[int]]) -> list[float]:
         """Rewards for rows ``encode_pair`` made, in order, packed to the token budget.
@@ -288,7 +338,7 @@ class RewardScorer:
         """
         scores: list[float] = [0.0] * len(encoded)
         lengths = [len(ids) for ids in encoded]
-        for batch in pack_batches(lengths, self.settings.batch_tokens):
+        for batch in pack_batches(lengths, self.batch_tokens):
             rows = [encoded[i] for i in batch]
             for index, value in zip(batch, self._forward(rows), strict=True):
                 scores[index] = value
@@ -306,8 +356,8 @@ class RewardScorer:
         try:
             with torch.inference_mode():
                 output = self.model(
-                    input_ids=input_ids.to(self.device),
-                    attention_mask=attention_mask.to(self.device),
+                    input_ids=to_device(input_ids, self.device),
+                    attention_mask=to_device(attention_mask, self.device),
                 )
             values = output.logits[:, 0].float().cpu().tolist()
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
@@ -319,6 +369,15 @@ class RewardScorer:
         self.stats.real_tokens += sum(len(row) for row in rows)
         self.stats.padded_tokens += input_ids.numel()
         return values
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on ``device``: through pinned memory without blocking on CUDA (the copy
+    overlaps the host's next step; the forward pass on the same stream waits for it), as
+    it is on the CPU."""
+    if device.type != "cuda":
+        return tensor
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def _require_pad_id(tokenizer: PreTrainedTokenizerBase, name: str) -> int:
@@ -336,4 +395,12 @@ def load_scorer(settings: ModelSettings) -> Scorer:
     return RewardScorer.load(settings)
 
 
-__all__ = ["RewardScorer", "Scorer", "ScorerStats", "load_scorer", "pack_batches"]
+__all__ = [
+    "EncodingScorer",
+    "RewardScorer",
+    "Scorer",
+    "ScorerStats",
+    "encoder_of",
+    "load_scorer",
+    "pack_batches",
+]

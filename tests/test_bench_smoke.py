@@ -142,3 +142,26 @@ def test_scorer_ignores_padding_and_truncation_saved_in_tokenizer_json(tmp_path:
     tokenizer.save_pretrained(tmp_path)
     scorer = RewardScorer.load(bench_model_settings(tmp_path, 4096, 16384))
     assert scorer._encode_many(texts) == expected
+
+
+def test_the_overlap_double_sleeps_the_flop_formula_and_says_it_is_no_model() -> None:
+    from bench import overlap_double
+    from qualitygate.testmodel import build_tokenizer
+
+    model = gpu.build_random_model(SMOKE_SHAPE, 300, 0, torch.device("cpu"), torch.float32)
+    assert overlap_double.matmul_parameters(SMOKE_SHAPE) == gpu.matmul_parameters(model)
+    shape = overlap_double.SHAPES["0.6b"]
+    params = overlap_double.matmul_parameters(shape)
+    flops = gpu.forward_flops([350, 1200], params, shape)
+    expected_s = flops / (overlap_double.PEAK_TFLOPS * 1e12 * overlap_double.MFU)
+    assert overlap_double.forward_seconds([350, 1200], shape) == pytest.approx(expected_s)
+    assert 0.4e-3 < overlap_double.forward_seconds([350], shape) < 1e-3  # the "< 1 ms"
+
+    class Encoder:
+        def encode_pairs(self, pairs: list[tuple[str, str]]) -> list[list[int]]:
+            return [build_tokenizer()(text)["input_ids"] for _, text in pairs]
+
+    double = overlap_double.SleepScorer(Encoder(), "0.6b")
+    assert isinstance(double, Scorer)
+    assert double.info.test_model and "NOT a real model" in double.info.name
+    assert len(double.score([("p", "one text"), ("p", "another")])) == 2

@@ -54,8 +54,20 @@ class DeliveryGrader:
         """Grade and publish; returns how many messages are done (all of them, or raises)."""
         started = time.perf_counter()
         outbox = Outbox(self.state)
+        to_score = self.admit(deliveries, outbox)
+        self.score(to_score, outbox)
+        outbox.commit()
+        self.record(deliveries, [outbox], time.perf_counter() - started)
+        return len(deliveries)
+
+    def admit(self, deliveries: Sequence[Delivery], outbox: Outbox) -> list[Pending]:
+        """Prepare the deliveries and load their record: errors, duplicates and cache hits
+        are answered into ``outbox``; returns the items left to score."""
         prepared = self._prepare_all(deliveries)
-        to_score = self._answer_known(deliveries, prepared, outbox)
+        return self._answer_known(deliveries, prepared, outbox)
+
+    def score(self, to_score: Sequence[Pending], outbox: Outbox) -> None:
+        """Score (with retries) into ``outbox``; publishes what is done if time runs out."""
         try:
             self.retries.score(to_score, outbox)
         except self.pass_through:
@@ -63,9 +75,6 @@ class DeliveryGrader:
             # messages already answered are skipped when they come again.
             outbox.flush()
             raise
-        outbox.commit()
-        self._record(deliveries, outbox, time.perf_counter() - started)
-        return len(deliveries)
 
     def _prepare_all(self, deliveries: Sequence[Delivery]) -> list[Pending | Outgoing]:
         """Each delivery prepared for the model, or its error result; a bug costs one item."""
@@ -125,22 +134,32 @@ class DeliveryGrader:
             )
         return to_score
 
-    def _record(self, deliveries: Sequence[Delivery], outbox: Outbox, elapsed: float) -> None:
-        metrics.observe_results(outbox.new_results)
+    def record(
+        self,
+        deliveries: Sequence[Delivery],
+        outboxes: Sequence[Outbox],
+        elapsed: float,
+        stage_ms: dict[str, float] | None = None,
+    ) -> None:
+        """Metrics and the batch's log line (``stage_ms``: time per stage, when staged)."""
+        items = [out for outbox in outboxes for out in outbox.items]
+        new_results = [result for outbox in outboxes for result in outbox.new_results]
+        metrics.observe_results(new_results)
         metrics.BATCH_SIZE.observe(len(deliveries))
         metrics.BATCH_SECONDS.observe(elapsed)
-        errors = sum(1 for out in outbox.items if out.result.status == "error")
+        errors = sum(1 for out in items if out.result.status == "error")
         logger.info(
             "batch of %d graded in %.1f ms (%d errors, %d dead)",
             len(deliveries),
             elapsed * 1000,
             errors,
-            sum(1 for out in outbox.items if out.dead),
+            sum(1 for out in items if out.dead),
             extra={
                 "batch_size": len(deliveries),
                 "batch_ms": round(elapsed * 1000, 3),
-                "published": len(outbox.new_results),
+                "published": len(new_results),
                 "errors": errors,
                 "task_ids": [d.task_id for d in deliveries],
-            },
+            }
+            | ({"stage_ms": stage_ms} if stage_ms is not None else {}),
         )

@@ -37,14 +37,15 @@ class Delivery:
 
 @dataclass
 class Pending:
-    """A delivery prepared for the model, with its cache key and the scoring attempts
+    """A delivery prepared for the model, with its cache key, the scoring attempts
     counted for its task id so far (across deliveries: crashes that killed a process
-    count too)."""
+    count too) and, once the staged worker has tokenized it ahead, its token ids."""
 
     delivery: Delivery
     prepared: PreparedItem
     cache_key: str
     attempts: int = 0
+    token_ids: list[int] | None = None
 
     @property
     def task_id(self) -> str:

@@ -113,7 +113,12 @@ class ScoringRetries:
             p.attempts = count
 
     def _score_together(self, pending: Sequence[Pending]) -> list[GradeResult]:
-        results = self.gate.score([p.prepared for p in pending])
+        encoded = [p.token_ids for p in pending]
+        tokenized = all(ids is not None for ids in encoded)
+        results = self.gate.score(
+            [p.prepared for p in pending],
+            encoded if tokenized else None,  # type: ignore[arg-type]
+        )
         for p, result in zip(pending, results, strict=True):
             result.task_id = p.task_id
             result.attempts = p.attempts

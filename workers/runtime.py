@@ -22,6 +22,7 @@ from workers.batch import DeliveryGrader
 from workers.delivery import Delivery, PassThrough, failure_for
 from workers.live_config import LiveConfig
 from workers.publish import ResultPublisher
+from workers.staged import StagedGrader
 from workers.state import RedisWorkerState
 
 logger = logging.getLogger("qualitygate.worker")
@@ -74,12 +75,17 @@ class WorkerRuntime:
         self._current = self.live.refresh(self._current or self.gate)
         return self._current
 
-    def delivery_grader(self, pass_through: PassThrough = ()) -> DeliveryGrader:
+    def delivery_grader(self, pass_through: PassThrough = ()) -> DeliveryGrader | StagedGrader:
         """The grading of flushed batches in this (pool) process, on the loaded model and
-        the live config version (checked with one GET per batch)."""
+        the live config version (checked with one GET per batch): staged
+        (``worker.pipeline``) so CPU work overlaps the forward pass, or in sequence."""
         gate = self.live_gate()
         state = RedisWorkerState(self.publisher)
-        return DeliveryGrader(gate, state, gate.settings, pass_through=pass_through)
+        grader = DeliveryGrader(gate, state, gate.settings, pass_through=pass_through)
+        worker = self.settings.worker
+        if worker.pipeline == "sequential":
+            return grader
+        return StagedGrader(grader, worker.stage_items, worker.stage_depth)
 
     def publish_undeliverable(self, deliveries: list[Delivery], dead: bool = False) -> None:
         """Error results for messages that never reach the pool (not JSON, not a task);

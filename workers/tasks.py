@@ -12,7 +12,8 @@ against this worker's prefetch limit until it restarts.
 
 Names: ``AckAfterPublishBatches`` is that task class (main process: buffering, handing
 over, acks); ``grade_flushed_requests`` is the task body (pool process: requests to
-deliveries, then ``workers.batch.DeliveryGrader``). It must not grade or publish results
+deliveries, then the runtime's grader: ``workers.staged.StagedGrader`` over
+``workers.batch.DeliveryGrader``, or the latter alone). It must not grade or publish results
 itself, except the error results of messages that never reach the pool.
 
 Two places here run in the main process outside any task, where an exception stops the
