@@ -1,9 +1,10 @@
 """``QualityGate``: one item's way from CMS content to a ``GradeResult``, in process.
 
-extract -> detect -> preprocess -> rules -> score -> calibrate -> grade; extraction also
-gives the language the document declares, a hint for detection. Every step but scoring
-is a pure function of the item and the config; scoring goes through the ``Scorer``
-protocol, so tests can hand in a plain double. A bad item becomes an error result in its
+extract -> detect -> preprocess -> rules -> score (and the optional guard, whose findings
+join the rule flags) -> calibrate -> grade; extraction also gives the language the document
+declares, a hint for detection. Every step but scoring is a pure function of the item and
+the config; scoring goes through the ``Scorer`` protocol and the guard through ``Guard``,
+so tests can hand in plain doubles. A bad item becomes an error result in its
 place; it never stops the batch. No Celery and no Redis here.
 """
 
@@ -127,6 +128,14 @@ class QualityGate:
             from qualitygate.guard.model import load_guard
 
             self._guard = load_guard(self.settings.guard)
+            info = self._guard.info
+            logger.info(
+                "guard model %s (revision %s, %s) loaded%s",
+                info.name,
+                info.revision,
+                self.settings.guard.kind,
+                " (a random TEST MODEL: its findings mean nothing)" if info.test_model else "",
+            )
         return self._guard if self.settings.guard.enabled else None
 
     def _preprocess(self, language: str, text: str) -> str:
