@@ -52,18 +52,27 @@ class GuardPrompt:
                     "its own (set guard.kind: classifier for a plain classifier)"
                 )
             return _special_frame(self.tokenizer)
-        rendered = self.tokenizer.apply_chat_template(
-            [{"role": "user", "content": _SENTINEL}],
-            tokenize=False,
-            add_generation_prompt=self.generation,
-        )
-        if not isinstance(rendered, str) or rendered.count(_SENTINEL) != 1:
+        rendered = self._render(self.generation)
+        if self.generation:
+            plain = self._render(False)
+            header = rendered[len(plain) :] if rendered.startswith(plain) else ""
+            if header and plain.endswith(header):
+                rendered = plain  # a guard template that opens the answer turn itself
+        if rendered.count(_SENTINEL) != 1:
             raise ModelLoadError(
                 "the guard's chat template does not place the user turn's content verbatim "
                 "once; it cannot be used"
             )
         head, tail = rendered.split(_SENTINEL)
         return self.encoder.frame(head), self.encoder.frame(tail)
+
+    def _render(self, generation: bool) -> str:
+        rendered = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": _SENTINEL}],
+            tokenize=False,
+            add_generation_prompt=generation,
+        )
+        return rendered if isinstance(rendered, str) else ""
 
     def encode(self, contents: Sequence[str]) -> list[list[int]]:
         """Each content's ids inside the frame, the content cut to fit ``max_length``."""

@@ -190,3 +190,19 @@ def test_make_test_model_guard_command(tmp_path: Path) -> None:
         model = kind_settings.model.model_copy(update={"name": str(tmp_path / "g" / kind)})
         loaded = LoadedGuard.load(kind_settings.model_copy(update={"model": model}))
         assert loaded.info.test_model is True
+
+
+@pytest.mark.parametrize("opens_answer_itself", [False, True])
+def test_the_answer_turn_is_opened_once(opens_answer_itself: bool) -> None:
+    from qualitygate.guard.prompt import GuardPrompt
+    from qualitygate.guard.testmodel import GUARD_CHAT_TEMPLATE, build_guard_tokenizer
+
+    tokenizer = build_guard_tokenizer()
+    if opens_answer_itself:  # like a template that always ends with the assistant header
+        tokenizer.chat_template = GUARD_CHAT_TEMPLATE.replace(
+            "{%- endfor -%}", "{%- endfor -%}{{ '<|im_start|>assistant\\n' }}"
+        )
+    prompt = GuardPrompt(tokenizer, max_length=2048, generation=True)
+    tail = tokenizer.decode(prompt.suffix)
+    assert tail.endswith("<|im_end|>\n<|im_start|>assistant\n")
+    assert tail.count("<|im_start|>assistant") == 1
