@@ -90,10 +90,12 @@ class GuardPrompt:
 
 def _special_frame(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
     """The special tokens a plain classifier's tokenizer puts around one text (BERT's
-    ``[CLS]`` ... ``[SEP]``, XLM-R's ``<s>`` ... ``</s>``), found around a placeholder."""
-    placeholder = -1
-    ids = list(tokenizer.build_inputs_with_special_tokens([placeholder]))
-    if ids.count(placeholder) != 1:
-        return [], []
-    cut = ids.index(placeholder)
-    return ids[:cut], ids[cut + 1 :]
+    ``[CLS]`` ... ``[SEP]``, XLM-R's ``<s>`` ... ``</s>``), found around a placeholder word
+    encoded with and without them (its post-processor decides, as it does in training)."""
+    placeholder = "placeholder"
+    plain = list(tokenizer(placeholder, add_special_tokens=False)["input_ids"])
+    framed = list(tokenizer(placeholder, add_special_tokens=True)["input_ids"])
+    for cut in range(len(framed) - len(plain) + 1):
+        if framed[cut : cut + len(plain)] == plain:
+            return framed[:cut], framed[cut + len(plain) :]
+    return [], []

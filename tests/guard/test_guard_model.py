@@ -206,3 +206,21 @@ def test_the_answer_turn_is_opened_once(opens_answer_itself: bool) -> None:
     tail = tokenizer.decode(prompt.suffix)
     assert tail.endswith("<|im_end|>\n<|im_start|>assistant\n")
     assert tail.count("<|im_start|>assistant") == 1
+
+
+def test_a_classifier_without_a_template_reads_the_text_between_its_special_tokens() -> None:
+    from tokenizers import processors
+
+    from qualitygate.guard.prompt import GuardPrompt
+    from qualitygate.testmodel import IM_END, IM_START, build_tokenizer
+
+    tokenizer = build_tokenizer()
+    tokenizer.chat_template = None
+    start, end = tokenizer.convert_tokens_to_ids([IM_START, IM_END])
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{IM_START} $A {IM_END}", special_tokens=[(IM_START, start), (IM_END, end)]
+    )
+    prompt = GuardPrompt(tokenizer, max_length=64, generation=False)
+    assert (prompt.prefix, prompt.suffix) == ([start], [end])
+    [row] = prompt.encode(["a comment " * 50])
+    assert len(row) == 64 and row[0] == start and row[-1] == end
