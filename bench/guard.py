@@ -2,17 +2,18 @@
 without it, on the tiny random models (``make-test-model`` and ``make-test-model --guard``).
 
 Configurations, each on the same seeded corpus items (``bench.corpus.generate``), after a
-warm-up call, the best of ``--repeats`` runs: no guard; the generative guard (random
-weights: every answer runs to ``guard.max_new_tokens`` and is unparsed, the worst case of
-decoding); the generative guard forced to answer "Safety: Unsafe / Categories: Violent" (it
-stops at its end token, like a real guard's short answer); the multi-label classifier (one
-forward pass, no decoding).
+warm-up call, the best of ``--repeats`` runs, interleaved (every configuration once, then
+again) so the load of a shared machine falls on all alike: no guard; the generative guard
+(random weights: every answer runs to ``guard.max_new_tokens`` and is unparsed, the worst
+case of decoding); the generative guard forced to answer "Safety: Unsafe / Categories:
+Violent" (it stops at its end token, like a real guard's short answer); the multi-label
+classifier (one forward pass, no decoding).
 
 What it tells: the guard's overhead relative to the reward model's pass when both are the
 same tiny shape, the cost of greedy decoding (one pass per new token) against one
 classifier pass, and that batching and packing hold for the guard. What it does not: the
-cost of Qwen3Guard-Gen-0.6B/4B/8B or of a real classifier (tiny models are a few
-milliseconds of CPU; on a real model the forward passes dominate), nor GPU numbers.
+cost of Qwen3Guard-Gen-0.6B/4B/8B or of a real classifier (on a real model the forward
+passes dominate far more), nor GPU numbers.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from qualitygate.config import Settings, load_settings
 from qualitygate.guard.model import GuardStats
 from qualitygate.guard.testmodel import force_answer, make_guard_test_models
 from qualitygate.pipeline import QualityGate
-from qualitygate.schemas import ContentItem
+from qualitygate.schemas import ContentItem, GradeResult
 from qualitygate.testmodel import make_test_model
 
 FORCED = "Safety: Unsafe\nCategories: Violent"
@@ -55,26 +56,22 @@ def _settings(reward: Path, guard: Path | None, kind: str = "generative") -> Set
     return load_settings(model=model, guard=section)
 
 
-def _run(gate: QualityGate, items: Sequence[ContentItem], repeats: int) -> dict[str, Any]:
-    gate.grade(items[: min(8, len(items))])  # warm-up: first-call allocations
-    if gate.guard is not None:
-        gate.guard.stats = GuardStats()  # type: ignore[attr-defined]  # timed runs only
-    seconds = []
-    guard_ms: list[float] = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        results = gate.grade(items)
-        seconds.append(time.perf_counter() - started)
-        guard_ms = [r.timings_ms.get("guard", 0.0) for r in results]
+def _timed(gate: QualityGate, items: Sequence[ContentItem]) -> tuple[float, list[GradeResult]]:
+    started = time.perf_counter()
+    results = gate.grade(items)
+    return time.perf_counter() - started, results
+
+
+def _summary(seconds: list[float], results: list[GradeResult]) -> dict[str, Any]:
     best = min(seconds)
-    flags = sum(1 for r in results for f in r.flags if f.category == "guard")
+    guard_ms = [r.timings_ms.get("guard", 0.0) for r in results]
     return {
-        "items": len(items),
+        "items": len(results),
         "seconds_best": round(best, 4),
         "seconds_median": round(statistics.median(seconds), 4),
-        "items_per_s": round(len(items) / best, 1),
-        "guard_ms_per_item": round(statistics.fmean(guard_ms), 3) if guard_ms else 0.0,
-        "guard_flags": flags,
+        "items_per_s": round(len(results) / best, 1),
+        "guard_ms_per_item": round(statistics.fmean(guard_ms), 3),
+        "guard_flags": sum(1 for r in results for f in r.flags if f.category == "guard"),
         "decisions": {
             d: sum(r.decision == d for r in results) for d in ("approve", "review", "reject")
         },
@@ -106,13 +103,22 @@ def run_benchmark(
         "generative (forced answer)": _settings(reward, forced),
         "classifier": _settings(reward, guards / "classifier", kind="classifier"),
     }
-    runs = {}
-    for name, settings in configurations.items():
-        gate = QualityGate.from_settings(settings)
-        runs[name] = _run(gate, items, repeats)
-        guard = gate.guard
-        if guard is not None:
-            stats = guard.stats  # type: ignore[attr-defined]
+    gates = {name: QualityGate.from_settings(cfg) for name, cfg in configurations.items()}
+    for gate in gates.values():
+        gate.grade(items[: min(8, len(items))])  # warm-up: first-call allocations
+        if gate.guard is not None:
+            gate.guard.stats = GuardStats()  # type: ignore[attr-defined]  # timed runs only
+    # Interleaved, so a change in the machine's load falls on every configuration alike.
+    seconds: dict[str, list[float]] = {name: [] for name in gates}
+    last: dict[str, list[GradeResult]] = {}
+    for _ in range(repeats):
+        for name, gate in gates.items():
+            elapsed, last[name] = _timed(gate, items)
+            seconds[name].append(elapsed)
+    runs = {name: _summary(seconds[name], last[name]) for name in gates}
+    for name, gate in gates.items():
+        if gate.guard is not None:
+            stats = gate.guard.stats  # type: ignore[attr-defined]
             runs[name]["guard_batches"] = round(stats.batches / repeats, 1)
             runs[name]["guard_generated_tokens_per_item"] = round(
                 stats.generated_tokens / max(stats.items, 1), 2
