@@ -270,12 +270,16 @@ def config_show(config: ConfigOption = None) -> None:
 def make_test_model_command(
     directory: Annotated[Path, typer.Argument(help="Where to write the model and tokenizer.")],
     seed: Annotated[int, typer.Option(help="Seed for the random weights.")] = 0,
+    guard: Annotated[
+        bool, typer.Option("--guard", help="Tiny guards instead: DIR/generative, DIR/classifier.")
+    ] = False,
 ) -> None:
-    """Write a tiny random reward model and tokenizer, for tests and demos only."""
+    """Write a tiny random reward model and tokenizer (or guards), for tests and demos only."""
     _quiet_transformers()
+    from qualitygate.guard.testmodel import make_guard_test_models
     from qualitygate.testmodel import make_test_model
 
-    path = make_test_model(directory, seed=seed)
+    path = (make_guard_test_models if guard else make_test_model)(directory, seed=seed)
     typer.echo(f"wrote a random test model to {path} ({TEST_MODEL_NOTICE})")
 
 

@@ -40,6 +40,7 @@ from pydantic_settings import (
 
 from qualitygate.config_intake import IntakeSettings
 from qualitygate.errors import ConfigError
+from qualitygate.guard.settings import GuardSettings
 from qualitygate.redis_url import MASK, is_sentinel_url, mask_url, normalise_redis_url
 from qualitygate.regex import compile_re2
 from qualitygate.verdicts import LEVELS, Decision, Level, RuleAction, Severity
@@ -588,6 +589,7 @@ class Settings(BaseSettings):
     api: ApiSettings
     delivery: DeliverySettings
     intake: IntakeSettings
+    guard: GuardSettings
 
     @field_validator("prompts")
     @classmethod
@@ -651,6 +653,8 @@ class Settings(BaseSettings):
     def version(self) -> str:
         """A short hash of the sections that change grades, echoed in every result."""
         data = self.model_dump(mode="json", include=set(_GRADING_SECTIONS))
+        if self.guard.enabled:  # a guard that is off leaves every version as it was
+            data["guard"] = self.guard.model_dump(mode="json")
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 

@@ -1,9 +1,10 @@
 """``QualityGate``: one item's way from CMS content to a ``GradeResult``, in process.
 
-extract -> detect -> preprocess -> rules -> score -> calibrate -> grade; extraction also
-gives the language the document declares, a hint for detection. Every step but scoring
-is a pure function of the item and the config; scoring goes through the ``Scorer``
-protocol, so tests can hand in a plain double. A bad item becomes an error result in its
+extract -> detect -> preprocess -> rules -> score (and the optional guard, whose findings
+join the rule flags) -> calibrate -> grade; extraction also gives the language the document
+declares, a hint for detection. Every step but scoring is a pure function of the item and
+the config; scoring goes through the ``Scorer`` protocol and the guard through ``Guard``,
+so tests can hand in plain doubles. A bad item becomes an error result in its
 place; it never stops the batch. No Celery and no Redis here.
 """
 
@@ -14,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from adapters.base import Adapter
 from adapters.registry import adapter_class_for
@@ -28,6 +29,7 @@ from qualitygate.errors import (
 )
 from qualitygate.extract import extract
 from qualitygate.grading import decide, level_for, recommend
+from qualitygate.guard.flags import flags_for
 from qualitygate.language import LanguageGuess, LanguageIdentifier
 from qualitygate.protocol import item_id_of
 from qualitygate.rules import RuleEngine
@@ -35,11 +37,15 @@ from qualitygate.schemas import (
     ContentItem,
     Flag,
     GradeResult,
+    ModelInfo,
     check_extracted_size,
     echoable_metadata,
     validate_item,
 )
 from qualitygate.scoring import Scorer, load_scorer
+
+if TYPE_CHECKING:  # the guard's model module imports torch; only a gate with a guard needs it
+    from qualitygate.guard.model import Guard
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +78,10 @@ class PreparedItem:
     flags: list[Flag]
     content_sha256: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Set by the guard (when one runs for the item's language): its flags and model. Kept
+    # apart from ``flags`` so scoring an item again (a retry) replaces them, never adds.
+    guard_flags: list[Flag] = field(default_factory=list)
+    guard: ModelInfo | None = None
 
 
 def content_sha256(item: ContentItem) -> str:
@@ -91,9 +101,11 @@ class QualityGate:
         settings: Settings,
         scorer: Scorer,
         detector: Detector | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.settings = settings
         self.scorer = scorer
+        self._guard = guard
         # The settings' own detection section, never the process-wide default's: a gate
         # built from an operator's file must detect languages the way that file says.
         self._detect = detector or LanguageIdentifier.from_settings(settings.detection)
@@ -103,18 +115,42 @@ class QualityGate:
 
     @classmethod
     def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:
-        """Load the model named in settings (once) unless a scorer is handed in."""
-        return cls(settings, scorer if scorer is not None else load_scorer(settings.model))
+        """Load the model named in settings (once) unless a scorer is handed in, and the
+        guard model beside it when ``guard.enabled``."""
+        gate = cls(settings, scorer if scorer is not None else load_scorer(settings.model))
+        _ = gate.guard  # a guard that cannot load fails at start, like the reward model
+        return gate
+
+    @property
+    def guard(self) -> Guard | None:
+        """The guard model, loaded on first use when ``guard.enabled``; None when off."""
+        if self._guard is None and self.settings.guard.enabled:
+            from qualitygate.guard.model import load_guard
+
+            self._guard = load_guard(self.settings.guard)
+            info = self._guard.info
+            logger.info(
+                "guard model %s (revision %s, %s) loaded%s",
+                info.name,
+                info.revision,
+                self.settings.guard.kind,
+                " (a random TEST MODEL: its findings mean nothing)" if info.test_model else "",
+            )
+        return self._guard if self.settings.guard.enabled else None
 
     def with_settings(self, settings: Settings) -> QualityGate:
         """A gate for new settings that keeps this one's loaded model (and its language
         detector when ``detection`` is unchanged): rules, adapters, calibrators and grading
-        are rebuilt from ``settings``. ValueError when the ``model`` section differs, since
-        only loading the model again could honour that."""
+        are rebuilt from ``settings``; the guard model, when loaded, is kept too. ValueError
+        when the ``model`` or ``guard`` section differs, since only loading a model again
+        could honour that."""
         if settings.model != self.settings.model:
             raise ValueError("model: differs; a new model needs QualityGate.from_settings")
+        if settings.guard != self.settings.guard:
+            raise ValueError("guard: differs; a new guard model needs QualityGate.from_settings")
         same_detection = settings.detection == self.settings.detection
-        return QualityGate(settings, self.scorer, self._detect if same_detection else None)
+        detect = self._detect if same_detection else None
+        return QualityGate(settings, self.scorer, detect, guard=self._guard)
 
     def _preprocess(self, language: str, text: str) -> str:
         return self.adapter_for(language).preprocess(text)
@@ -159,7 +195,8 @@ class QualityGate:
         score = prepared.adapter.calibrate(raw_reward)
         level = level_for(score, self.settings.levels)
         code = prepared.language.code
-        advice = self._rules.advice(prepared.flags, code)
+        flags = [*prepared.flags, *prepared.guard_flags]
+        advice = self._rules.advice(flags, code)
         return GradeResult(
             id=prepared.item.id,
             status="graded",
@@ -169,14 +206,15 @@ class QualityGate:
             raw_reward=raw_reward,
             score=score,
             level=level,
-            decision=decide(level, prepared.flags, self.settings.decisions),
+            decision=decide(level, flags, self.settings.decisions),
             recommendations=recommend(level, code, self.settings.recommendations, advice),
-            flags=prepared.flags,
+            flags=flags,
             content_sha256=prepared.content_sha256,
             model=self.scorer.info,
             config_version=self.settings.version,
             timings_ms=prepared.timings_ms,
             metadata=prepared.item.metadata,
+            guard=prepared.guard,
         )
 
     def error_result(self, raw: Any, error: QualityGateError) -> GradeResult:
@@ -293,6 +331,7 @@ class QualityGate:
         if len(rewards) != len(prepared):
             raise ScoringError(f"the scorer returned {len(rewards)} scores for {len(prepared)}")
         score_ms = _ms(started) / len(prepared)
+        self.check_guard(prepared)
         results = []
         for item, reward in zip(prepared, rewards, strict=True):
             item.timings_ms["score"] = round(score_ms, 3)
@@ -301,6 +340,27 @@ class QualityGate:
             result.timings_ms["finish"] = _ms(finished)
             results.append(result)
         return results
+
+    def check_guard(self, prepared: Sequence[PreparedItem]) -> None:
+        """Run the guard, in one call, on the items whose language it runs for, and set
+        their ``guard_flags`` and ``guard``; nothing when the guard is off.
+
+        Raises ScoringError when the guard model fails (a crash: the worker retries it);
+        a guard that answers with the wrong number of findings is one too.
+        """
+        guard = self.guard
+        chosen = [p for p in prepared if self.settings.guard.runs_for(p.language.code)]
+        if guard is None or not chosen:
+            return
+        started = time.perf_counter()
+        found = guard.check([p.text for p in chosen])
+        if len(found) != len(chosen):
+            raise ScoringError(f"the guard returned {len(found)} answers for {len(chosen)}")
+        guard_ms = round(_ms(started) / len(chosen), 3)
+        for item, findings in zip(chosen, found, strict=True):
+            item.guard_flags = flags_for(findings, self.settings.guard, len(item.text))
+            item.guard = guard.info
+            item.timings_ms["guard"] = guard_ms
 
     def rank(
         self,

@@ -231,6 +231,13 @@ class Flag(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     detail: str | None = None
+    confidence: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        exclude_if=lambda value: value is None,
+        description="The guard model's probability for a guard flag; absent for rule hits.",
+    )
 
 
 class ModelInfo(BaseModel):
@@ -281,6 +288,11 @@ class GradeResult(BaseModel):
     )
     attempts: int = Field(
         default=1, ge=1, description="Scoring attempts it took; above 1 after a crash."
+    )
+    guard: ModelInfo | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The guard model that checked the item (absent when no guard ran).",
     )
 
     @classmethod
