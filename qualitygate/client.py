@@ -27,7 +27,14 @@ from qualitygate.config import Settings, load_settings
 from qualitygate.errors import ConfigError, InvalidItemError, RedisUnavailableError, first_line
 from qualitygate.labels import LabelRecord, build_label, dump_label, load_label
 from qualitygate.live import ConfigVersion
-from qualitygate.protocol import Keys, broker_options, broker_ssl, dump_payload, encode_task
+from qualitygate.protocol import (
+    Keys,
+    broker_options,
+    broker_ssl,
+    dump_payload,
+    encode_task,
+    item_id_of,
+)
 from qualitygate.redis_connect import connect
 from qualitygate.redis_url import mask_url, normalise_redis_url
 from qualitygate.schemas import ContentItem, GradeResult, validate_item
@@ -42,9 +49,12 @@ _SEND_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "int
 
 
 # One round trip for a whole request: per item, the task already sent for this id and
-# content within the window, or a new one recorded in flight (before anything is sent, so
-# a crash between this and the send loses nothing: redelivery sends it). Also points the
-# item id at its task (for "pending") and records who sent it (for callbacks).
+# content within the window -- but only while it is still the item's latest submission
+# (A, then B, then A again is a new submission: A's old task is not B's grade) -- or a new
+# one recorded in flight (before anything is sent, so a crash between this and the send
+# loses nothing: redelivery sends it). A new one becomes the item's latest task (for
+# "pending", and for the publisher to know which result is the latest) and records who
+# sent it (for callbacks); a repeat changes neither, so it cannot steal the callback.
 _SUBMIT_ONCE = """
 local payloads, sent_at = KEYS[1], KEYS[2]
 local now, window, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -55,18 +65,31 @@ for i = 1, (#KEYS - 2) / 3 do
   local task_id, payload = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   local existing = false
   if window > 0 then existing = redis.call('GET', submitted) end
+  if existing and redis.call('GET', latest) ~= existing then existing = false end
   if existing then
+    redis.call('EXPIRE', latest, keep)
     out[2 * i - 1], out[2 * i] = existing, 0
   else
     if window > 0 then redis.call('SET', submitted, task_id, 'EX', window) end
     redis.call('HSET', payloads, task_id, payload)
     redis.call('ZADD', sent_at, now, task_id)
+    redis.call('SET', latest, task_id, 'EX', keep)
+    if origin ~= '' then redis.call('SET', origin_key, origin, 'EX', keep) end
     out[2 * i - 1], out[2 * i] = task_id, 1
   end
-  redis.call('SET', latest, out[2 * i - 1], 'EX', keep)
-  if origin ~= '' then redis.call('SET', origin_key, origin, 'EX', keep) end
 end
 return out
+"""
+
+# When sending failed: forget the submission keys this call set (each only while it still
+# names this call's task), so the retried request sends again instead of answering "same
+# task" with nothing queued. The in-flight record and the latest-task pointer stay: the
+# task may have reached the broker after all, and redelivery sends it if it did not.
+_UNDO_SUBMIT = """
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) end
+end
+return #KEYS
 """
 
 
@@ -178,11 +201,13 @@ class QualityGateClient:
         self, items: Iterable[ContentItem | Mapping[str, Any]], origin: str | None = None
     ) -> list[Submitted]:
         """Like ``submit``, but an item whose id and content were already submitted within
-        ``worker.cache_ttl_s`` gets the task id it got then, and nothing is sent again: a
-        CMS that retries a request after a timeout gets one grade, not two. The content is
-        the whole validated item (text, title, prompt, format, language, metadata...), so
-        an edited item is graded again. ``origin`` (``key:NAME`` or ``source:NAME``) is
-        recorded for the callback deliverer. Items are always validated first."""
+        ``worker.cache_ttl_s``, and are still its latest submission, gets the task id it
+        got then, and nothing is sent again: a CMS that retries a request after a timeout
+        gets one grade, not two. The content is the whole validated item (text, title,
+        prompt, format, language, metadata...), so an edited item is graded again, and so
+        is one edited back. ``origin`` (``key:NAME`` or ``source:NAME``) is recorded for
+        the callback deliverer when the item is sent. When sending fails, a retry sends
+        again. Items are always validated first."""
         checked = [self._checked(index, item) for index, item in enumerate(items)]
         if not checked:
             return []
@@ -206,8 +231,24 @@ class QualityGateClient:
             for i, (item, _payload) in enumerate(checked)
         ]
         payload_of = {s.task_id: p for s, (_i, p) in zip(done, checked, strict=True) if s.sent}
-        self._send(payload_of.items())
+        try:
+            self._send(payload_of.items())
+        except Exception:
+            self._undo_submissions(keys, done)
+            raise
         return done
+
+    def _undo_submissions(self, keys: list[str], done: list[Submitted]) -> None:
+        """After a failed send, let a retry send again (see ``_UNDO_SUBMIT``). Best effort:
+        Redis may be what failed, and the send's own error is the one to report."""
+        submission_keys = keys[2::3]  # after the two in-flight keys: submission, latest, origin
+        sent = [(k, s.task_id) for k, s in zip(submission_keys, done, strict=True) if s.sent]
+        if not sent:
+            return
+        try:
+            self.redis.eval(_UNDO_SUBMIT, len(sent), *[k for k, _ in sent], *[t for _, t in sent])
+        except redis.RedisError as exc:
+            logger.warning("after a failed send, could not undo submissions: %s", first_line(exc))
 
     def _checked(self, index: int, item: Any) -> tuple[ContentItem, dict[str, Any]]:
         try:
@@ -251,7 +292,7 @@ class QualityGateClient:
         """Keep each payload until its result is published, so a worker can send again a
         message the broker lost (see ``workers/redeliver.py``)."""
         payload_key, at_key = self.keys.in_flight_payloads, self.keys.in_flight_sent_at
-        now = time.time()
+        now, keep = time.time(), self.settings.streams.result_ttl_s
         pipe = self.redis.pipeline(transaction=False)
         for index, (task_id, payload) in enumerate(zip(task_ids, payloads, strict=True)):
             try:
@@ -264,6 +305,9 @@ class QualityGateClient:
                 ) from None
             pipe.hset(payload_key, task_id, encoded)
             pipe.zadd(at_key, {task_id: now})
+            # The newest submission of an id is the one whose result becomes its latest.
+            item_id = item_id_of(payload, fallback=task_id)
+            pipe.set(self.keys.latest_task(item_id), task_id, ex=keep)
         pipe.execute()
 
     def _payload(self, index: int, item: Any, validate: bool) -> Any:

@@ -54,3 +54,25 @@ def test_one_client_many_threads(api_run: str) -> None:
         task_ids = {json.loads(m)["headers"]["id"] for m in messages}
         assert len(task_ids) == threads * per_thread
         assert client.redis.hlen(client.keys.in_flight_payloads) == threads * per_thread
+
+
+def test_a_reverted_edit_is_a_new_submission(api_run: str) -> None:
+    """Regression: A, B, A again answered A's old task (B's grade was the latest)."""
+    with QualityGateClient(settings=api_settings(api_run)) as client:
+        a, b = {"id": "x", "text": "version A"}, {"id": "x", "text": "version B"}
+        (first,) = client.submit_once([a])
+        (edited,) = client.submit_once([b])
+        (again,) = client.submit_once([a])
+        (repeat,) = client.submit_once([a])
+        assert [first.sent, edited.sent, again.sent, repeat.sent] == [True, True, True, False]
+        assert again.task_id != first.task_id and repeat.task_id == again.task_id
+        assert client.redis.get(client.keys.latest_task("x")) == again.task_id
+        assert client.redis.llen(client.settings.worker.queue) == 3
+
+
+def test_a_repeat_keeps_the_first_origin(api_run: str) -> None:
+    with QualityGateClient(settings=api_settings(api_run)) as client:
+        client.submit_once([{"id": "y", "text": "same"}], origin="key:cms")
+        (repeat,) = client.submit_once([{"id": "y", "text": "same"}], origin="key:other")
+        assert not repeat.sent
+        assert client.redis.get(client.keys.origin("y")) == "key:cms"

@@ -111,6 +111,7 @@ class ResultPublisher:
                     keys.in_flight_payloads,
                     keys.in_flight_sent_at,
                     keys.missed_prefix,
+                    keys.latest_task(out.result.id),
                 ],
                 args=[
                     document,

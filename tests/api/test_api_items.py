@@ -209,3 +209,44 @@ def test_every_route_has_the_body_limit(http: TestClient) -> None:
     streamed = http.post("/v1/results/ack", content=chunks(), headers=bearer("reader"))
     assert streamed.status_code == 413
     assert "api.max_body_bytes" in streamed.json()["detail"]
+
+
+def test_an_identical_post_by_another_key_keeps_the_callback(
+    http: TestClient, client: QualityGateClient
+) -> None:
+    """Regression: a repeat that sends nothing used to rewrite the origin, so the first
+    sender's result went to the other key's callback."""
+    first = http.post("/v1/items", json=item(1), headers=AUTH).json()
+    again = http.post("/v1/items", json=item(1), headers=bearer("admin")).json()
+    assert again["task_ids"] == first["task_ids"]
+    assert client.redis.get(client.keys.origin("item-1")) == "key:cms"
+    edited = http.post("/v1/items", json=item(1, "Edited."), headers=bearer("admin")).json()
+    assert edited["task_ids"] != first["task_ids"]  # sent: the new sender gets the callback
+    assert client.redis.get(client.keys.origin("item-1")) == "key:admin"
+
+
+def test_a_retry_after_a_failed_send_is_sent(
+    http: TestClient, client: QualityGateClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the submission key outlived a failed send, so the retry was answered
+    "same task" with nothing queued until the redelivery sweep, 70 minutes later."""
+    from kombu.exceptions import OperationalError
+
+    real, calls = client._publish, []
+
+    def fails_once(producer: object, messages: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("broker blip")
+        real(producer, messages)
+
+    monkeypatch.setattr(client, "_publish", fails_once)
+    assert http.post("/v1/items", json=item(1), headers=AUTH).status_code == 503
+    assert queued(client) == 0
+    retry = http.post("/v1/items", json=item(1), headers=AUTH)
+    assert retry.status_code == 202
+    assert queued(client) == 1
+    (task_id,) = retry.json()["task_ids"]
+    assert client.redis.get(client.keys.latest_task("item-1")) == task_id
+    # The failed task's in-flight record stays: redelivery covers a send that did arrive.
+    assert client.redis.hlen(client.keys.in_flight_payloads) == 2

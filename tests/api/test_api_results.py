@@ -123,3 +123,30 @@ def test_too_many_acks_at_once_are_422(http: TestClient) -> None:
     body = {"group": "cms", "entry_ids": [f"{n}-0" for n in range(51)]}
     response = http.post("/v1/results/ack", json=body, headers=READ)
     assert response.status_code == 422 and "api.max_count" in response.json()["detail"]
+
+
+def test_reverting_an_edit_is_graded_again(http: TestClient, client: QualityGateClient) -> None:
+    """Regression: A, then B, then A again within worker.cache_ttl_s answered A's old task
+    and sent nothing, so GET showed B's grade for A's content."""
+    spam, clean = {"id": "r1", "text": "BUY CHEAP PILLS NOW"}, {"id": "r1", "text": "Fine."}
+    (a,) = client.submit_once([spam])
+    publish(client, "r1", a.task_id)
+    (b,) = client.submit_once([clean])
+    publish(client, "r1", b.task_id)
+    (again,) = client.submit_once([spam])
+    assert again.sent and again.task_id not in (a.task_id, b.task_id)
+    pending = http.get("/v1/results/r1", headers=READ)
+    assert pending.status_code == 202 and pending.json()["task_id"] == again.task_id
+
+
+def test_a_result_published_late_does_not_replace_the_latest(
+    http: TestClient, client: QualityGateClient
+) -> None:
+    """Regression: v2's result published before v1's; v1's used to become the latest."""
+    (v1,) = client.submit_once([{"id": "o1", "text": "Version one."}])
+    (v2,) = client.submit_once([{"id": "o1", "text": "Version two."}])
+    publish(client, "o1", v2.task_id)
+    publish(client, "o1", v1.task_id)
+    assert http.get("/v1/results/o1", headers=READ).json()["task_id"] == v2.task_id
+    entries = http.get("/v1/results?group=cms&consumer=c1", headers=READ).json()["entries"]
+    assert [e["result"]["task_id"] for e in entries] == [v2.task_id, v1.task_id]

@@ -12,6 +12,11 @@
 -- (KEYS[8] .. group name, as qualitygate.protocol.Keys.missed names it), so nothing is
 -- lost in silence: the CMS fetches those results by id while their result keys live.
 --
+-- Results can finish out of order (v1 and v2 of an item graded by two workers): the result
+-- key only takes the result of the item's latest submission (KEYS[9]), or any result when
+-- there is none (items sent before it existed). A superseded result still goes on the
+-- stream, so a CMS reading it sees every grade, with a field superseded = 1.
+--
 -- KEYS[1]  results stream             streams.results
 -- KEYS[2]  result key for the item    streams.result_key_prefix .. item id
 -- KEYS[3]  published marker           {state}published:{task id}
@@ -20,6 +25,7 @@
 -- KEYS[6]  in-flight payloads (hash)  {state}inflight
 -- KEYS[7]  in-flight sent-at (zset)   {state}inflight:sent-at
 -- KEYS[8]  missed-stream prefix       {state}missed:  (the group name follows)
+-- KEYS[9]  the item's latest task id  {state}latest-task:{item id}
 -- ARGV[1]  the result, as JSON
 -- ARGV[2]  result key TTL, seconds    streams.result_ttl_s
 -- ARGV[3]  streams' MAXLEN
@@ -35,6 +41,7 @@
 local results_stream, result_key, published_key = KEYS[1], KEYS[2], KEYS[3]
 local dead_stream, attempts_key = KEYS[4], KEYS[5]
 local in_flight_payloads, in_flight_sent_at, missed_prefix = KEYS[6], KEYS[7], KEYS[8]
+local latest_task_key = KEYS[9]
 local result, result_ttl_s, maxlen, marker_ttl_s = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local item_id, task_id, dead_payload, missed_maxlen = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 
@@ -89,8 +96,16 @@ redis.call('ZREM', in_flight_sent_at, task_id)
 if not redis.call('SET', published_key, '1', 'NX', 'EX', marker_ttl_s) then
   return false
 end
-local entry = redis.call('XADD', results_stream, '*',
-                         'id', item_id, 'task_id', task_id, 'result', result)
+local latest_task = redis.call('GET', latest_task_key)
+local superseded = latest_task and latest_task ~= task_id
+local entry
+if superseded then
+  entry = redis.call('XADD', results_stream, '*', 'id', item_id, 'task_id', task_id,
+                     'result', result, 'superseded', '1')
+else
+  entry = redis.call('XADD', results_stream, '*',
+                     'id', item_id, 'task_id', task_id, 'result', result)
+end
 local reply = {entry}
 local excess = redis.call('XLEN', results_stream) - maxlen
 if excess > 0 then
@@ -98,7 +113,7 @@ if excess > 0 then
   for _, value in ipairs(record_missed(doomed)) do table.insert(reply, value) end
   redis.call('XTRIM', results_stream, 'MAXLEN', maxlen)
 end
-redis.call('SET', result_key, result, 'EX', result_ttl_s)
+if not superseded then redis.call('SET', result_key, result, 'EX', result_ttl_s) end
 redis.call('DEL', attempts_key)
 if dead_payload ~= '' then
   redis.call('XADD', dead_stream, 'MAXLEN', '~', maxlen, '*', 'id', item_id,
