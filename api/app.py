@@ -2,9 +2,9 @@
 
 Owns the assembly: the shared client (one per process; its Redis pool and its per-thread
 kombu producers are safe under the threadpool that runs sync routes), the authenticator,
-the rate limiter and the metrics on ``app.state``, the routers ``api.routers`` lists, and
-the answers to Redis being down (``503``, naming no URL). OpenAPI is at ``/docs`` and
-``/openapi.json``. It must not define routes.
+the rate limiter, the metrics and the cap on blocking reads on ``app.state``, the routers
+``api.routers`` lists, and the answers to Redis being down (``503``, naming no URL).
+OpenAPI is at ``/docs`` and ``/openapi.json``. It must not define routes.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from api.auth import Authenticator
 from api.body import BodyLimit
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
+from api.results import BlockingReads
 from api.routers import ROUTERS
 from qualitygate.client import QualityGateClient
 from qualitygate.config import Settings
@@ -56,6 +57,7 @@ def create_app(
     app.state.auth = Authenticator(settings.api, allow_anonymous)
     app.state.limiter = RateLimiter(client.redis, client.keys)
     app.state.metrics = ApiMetrics()
+    app.state.blocking_reads = BlockingReads(settings.api.max_blocking_reads)
     for build in ROUTERS:
         app.include_router(build(settings, client))
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)

@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from kombu import Connection
 
 # Celery's own publishing retries: a Redis that blinks does not fail a submit.
+# A blocking stream read waits at most this long per command: redis-py 8 gives every
+# connection a 5 s socket timeout, and a longer XREADGROUP BLOCK would end in TimeoutError.
+_BLOCK_SLICE_MS = 1000
 _SEND_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
@@ -344,13 +347,18 @@ class QualityGateClient:
         reclaimed = self.reclaim(group, consumer, count=count)
         if reclaimed:
             return reclaimed
-        response = self.redis.xreadgroup(
-            group, consumer, {self.stream: ">"}, count=count, block=block_ms or None
-        )
-        entries: list[ResultEntry] = []
-        for _stream, messages in response or []:
-            entries.extend(_entries(messages))
-        return entries
+        deadline = time.monotonic() + (block_ms or 0) / 1000
+        while True:  # in slices: a wait longer than the socket timeout would raise
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            block = min(left_ms, _BLOCK_SLICE_MS) if left_ms > 0 else None
+            response = self.redis.xreadgroup(
+                group, consumer, {self.stream: ">"}, count=count, block=block
+            )
+            entries: list[ResultEntry] = []
+            for _stream, messages in response or []:
+                entries.extend(_entries(messages))
+            if entries or block is None:
+                return entries
 
     def reclaim(
         self, group: str, consumer: str, count: int = 100, min_idle_ms: int | None = None

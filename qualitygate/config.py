@@ -434,6 +434,8 @@ class ApiKey(_Section):
     key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     scopes: list[ApiScope] = Field(min_length=1)
     rate_limit: RateLimit | None = None
+    # The name of a delivery.callbacks entry that receives this key's results.
+    callback: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ApiSettings(_Section):
@@ -445,6 +447,7 @@ class ApiSettings(_Section):
     ready_worker_max_age_s: PositiveFloat
     max_block_ms: int = Field(ge=0, le=600000)
     max_count: int = Field(ge=1, le=100000)
+    max_blocking_reads: int = Field(ge=1, le=1000)
 
     @field_validator("keys")
     @classmethod
@@ -612,6 +615,19 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(f"default: must set {', '.join(missing)} (other languages inherit it)")
         return languages
+
+    @model_validator(mode="after")
+    def _callbacks_exist(self) -> Settings:
+        """Every callback an API key or an intake source names is a delivery.callbacks
+        entry: a typo would otherwise send that CMS's results nowhere, silently."""
+        named = [(f"api.keys.{i}.callback", key.callback) for i, key in enumerate(self.api.keys)]
+        named += [
+            (f"intake.sources.{n}.callback", s.callback) for n, s in self.intake.sources.items()
+        ]
+        for field, callback in named:
+            if callback is not None and callback not in self.delivery.callbacks:
+                raise ValueError(f"{field}: {callback!r} is not an entry of delivery.callbacks")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -3,9 +3,10 @@
 An operator's fragment (``config apply FRAGMENT.yaml``) is merged over the live overlay
 already active, and the overlay over each process's own config files gives the settings it
 grades with; the version is that merged config's ``Settings.version``, the hash results
-carry. Sections read once at start (the loaded model, Celery's settings, the connection,
-the key names every client shares, the size limits the worker's main process and the API
-check messages against) are refused live, naming the section and why. Pure: it must not
+carry. Only ``LIVE_SECTIONS`` may change live; every other section (the loaded model,
+Celery's settings, the connection, the key names every client shares, the size limits,
+and what ``serve`` and ``deliver`` read at start: api, delivery, intake) is refused when
+it changes, naming the section and why. Pure: it must not
 read or write Redis (the client stores versions, the worker reads them) nor print.
 """
 
@@ -21,7 +22,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from qualitygate.config import Settings, format_validation_error, merge_layer
 from qualitygate.errors import ConfigError
 
-# What a grade means, changed between two batches; the model stays loaded.
+# What a grade means, changed between two batches; the model stays loaded. Only these
+# may be applied live: every other section is refused (a whitelist, so a new section is
+# refused until someone decides it can change live).
 LIVE_SECTIONS = (
     "prompts",
     "levels",
@@ -33,12 +36,19 @@ LIVE_SECTIONS = (
     "calibration_fit",
 )
 RESTART_SECTIONS = {
-    "model": "each worker loads the model once, at start",
-    "worker": "Celery reads batch sizes, time limits and ports once, at start",
-    "redis": "every process connects once, at start",
-    "streams": "stream and key names are shared with every client and worker",
-    "limits": "the worker's main process and the HTTP API check message sizes from it at start",
+    "model": "each worker loads the model once, at start; restart the workers",
+    "worker": "Celery reads batch sizes, time limits and ports once, at start; restart the workers",
+    "redis": "every process connects once, at start; restart them",
+    "streams": "stream and key names are shared with every client and worker; restart them",
+    "limits": "the worker's main process and the HTTP API check message sizes from it at start"
+    "; restart them",
+    "api": "qualitygate serve reads keys, rate limits and bounds once, at start; restart serve",
+    "delivery": "qualitygate deliver reads callbacks and their secrets once, at start; "
+    "restart deliver",
+    "intake": "qualitygate serve reads the webhook sources once, at start; restart serve",
+    "guard": "each worker loads the guard model once, at start; restart the workers",
 }
+_NOT_LIVE = "only the sections " + ", ".join(LIVE_SECTIONS) + " can change live"
 
 
 class ConfigVersion(BaseModel):
@@ -94,13 +104,14 @@ def overlay_settings(base: Settings, overlay: Mapping[str, Any]) -> Settings:
 
 
 def refuse_restart_sections(before: Settings, after: Settings) -> None:
-    """ConfigError naming the first section that changed but cannot change live."""
-    for section, why in RESTART_SECTIONS.items():
-        if getattr(before, section) != getattr(after, section):
-            raise ConfigError(
-                f"{section}: cannot change live ({why}); change it in the config file and "
-                "restart the workers"
-            )
+    """ConfigError naming the first section outside ``LIVE_SECTIONS`` that changed."""
+    for section in Settings.model_fields:
+        if section in LIVE_SECTIONS or getattr(before, section) == getattr(after, section):
+            continue
+        why = RESTART_SECTIONS.get(section, _NOT_LIVE)
+        raise ConfigError(
+            f"{section}: cannot change live ({why}); change it in the config file instead"
+        )
 
 
 def candidate(
@@ -120,11 +131,10 @@ def candidate(
 
 
 def live_part(fragment: Mapping[str, Any]) -> dict[str, Any]:
-    """The fragment without restart sections (which ``candidate`` has found unchanged):
-    they are never stored, so a pasted full config keeps no Redis URL or password."""
-    return {
-        section: value for section, value in fragment.items() if section not in RESTART_SECTIONS
-    }
+    """The fragment's live sections alone (the others ``candidate`` has found unchanged):
+    nothing else is ever stored, so a pasted full config keeps no Redis URL, API key hash
+    or callback secret in Redis."""
+    return {section: value for section, value in fragment.items() if section in LIVE_SECTIONS}
 
 
 def new_version(

@@ -82,6 +82,8 @@ def test_a_refused_fragment_changes_nothing(settings: Settings, tmp_path: Path) 
     store = MemoryStore()
     for name, data, message in [
         ("model", {"model": {"name": "x"}}, "model: cannot change live"),
+        ("api", {"api": {"rate_limit": {"requests": 1, "window_s": 60}}}, "api: cannot change"),
+        ("intake", {"intake": {"tolerance_s": 5}}, "intake: cannot change live"),
         ("list", [1], "expected a mapping"),
         ("bad", {"levels": {"fair": 2}}, "config.levels.fair: "),
     ]:
@@ -110,6 +112,22 @@ def test_diff_counts_changes_and_draws(settings: Settings, tmp_path: Path) -> No
     plot = tmp_path / "diff.png"
     cli_config.plot_diff(plot, diffs)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_callback_secret_is_refused_and_never_stored(settings: Settings, tmp_path: Path) -> None:
+    """Regression: `config apply` took the delivery section and stored its callback
+    secrets in Redis in plaintext."""
+    store = MemoryStore()
+    secret = "TOP-SECRET-0123456789"
+    callbacks = {"x": {"url": "https://cms.example.com/hook", "secret": secret}}
+    fragment = {
+        "levels": {"excellent": 0.96},
+        "delivery": {"callbacks": callbacks, "allow_hosts": ["cms.example.com"]},
+    }
+    with pytest.raises(ConfigError, match="delivery: cannot change live") as caught:
+        cli_config.apply(store, settings, write(tmp_path, "secret", fragment), "kim")
+    assert secret not in caught.value.message
+    assert (store.active, store.versions, store.events) == (None, {}, [])
 
 
 def test_an_unchanged_restart_section_is_not_stored(settings: Settings, tmp_path: Path) -> None:

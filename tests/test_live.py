@@ -6,7 +6,15 @@ import pytest
 
 from qualitygate.config import Settings
 from qualitygate.errors import ConfigError
-from qualitygate.live import candidate, check_fragment, overlay_settings, resolve_version
+from qualitygate.live import (
+    LIVE_SECTIONS,
+    RESTART_SECTIONS,
+    candidate,
+    check_fragment,
+    live_part,
+    overlay_settings,
+    resolve_version,
+)
 
 TABLE = {"method": "table", "points": [[-1.0, 0.0], [1.0, 1.0]]}
 
@@ -32,6 +40,9 @@ def test_a_calibration_is_replaced_whole_not_merged(settings: Settings) -> None:
         ({"redis": {"url": "redis://other:6379/0"}}, "redis: cannot change live"),
         ({"streams": {"results": "x"}}, "streams: cannot change live"),
         ({"limits": {"max_text_chars": 5}}, "limits: cannot change live"),
+        ({"api": {"max_count": 5}}, "api: cannot change live (qualitygate serve reads"),
+        ({"delivery": {"max_attempts": 1}}, "delivery: cannot change live (qualitygate deliver"),
+        ({"intake": {"tolerance_s": 5}}, "intake: cannot change live (qualitygate serve reads"),
         ({"levels": {"good": 0.95}}, "config.levels: "),
         ({"rules": {"pii": {"email": {"action": "ban"}}}}, "config.rules.pii.email.action: "),
     ],
@@ -42,6 +53,27 @@ def test_what_cannot_change_live_or_is_invalid_is_refused_naming_it(
     with pytest.raises(ConfigError) as caught:
         candidate(settings, {}, fragment)
     assert caught.value.message.startswith(message)
+
+
+def test_only_live_sections_are_applied_and_every_other_section_says_why() -> None:
+    """Regression: api, delivery and intake were in neither list, so `config apply` took
+    them (callback secrets stored in Redis) although no process reads them live."""
+    sections = set(Settings.model_fields)
+    assert set(LIVE_SECTIONS) | set(RESTART_SECTIONS) == sections
+    assert not set(LIVE_SECTIONS) & set(RESTART_SECTIONS)
+    assert sorted(live_part(dict.fromkeys(sections, 1))) == sorted(LIVE_SECTIONS)
+
+
+def test_a_changed_callback_secret_is_refused_and_not_quoted(settings: Settings) -> None:
+    secret = "TOP-SECRET-0123456789"
+    delivery = {
+        "callbacks": {"x": {"url": "https://cms.example.com/hook", "secret": secret}},
+        "allow_hosts": ["cms.example.com"],
+    }
+    with pytest.raises(ConfigError) as caught:
+        candidate(settings, {}, {"levels": {"excellent": 0.96}, "delivery": delivery})
+    assert caught.value.message.startswith("delivery: cannot change live")
+    assert secret not in caught.value.message
 
 
 def test_an_unchanged_restart_section_is_accepted(settings: Settings) -> None:

@@ -6,7 +6,8 @@ process's own config files (``qualitygate.live``), and rebuild the gate's rules,
 calibrators and grading around the model already loaded. It logs the version it switched
 to and sets ``qualitygate_worker_config_info{version}``. A version it cannot use (invalid
 over this worker's files, or changing a section that needs a restart) is logged and the
-worker keeps grading with what it has: a bad apply never stops grading. It must not
+worker keeps grading with what it has: a bad apply never stops grading. A Redis error
+reading the version's record is no refusal: the next batch reads it again. It must not
 load a model, score, publish or acknowledge anything.
 """
 
@@ -51,10 +52,18 @@ class LiveConfig:
         active = _text(active)
         if active == self.seen:
             return gate
-        self.seen = active
         try:
             settings = self._settings_for(active)
-        except (QualityGateError, redis.RedisError, ValueError) as exc:
+        except redis.RedisError as exc:  # not seen yet: the next batch reads it again
+            logger.warning(
+                "cannot read config version %s (%s); keeping %s, reading it again next batch",
+                active,
+                type(exc).__name__,
+                self.version,
+            )
+            return gate
+        except (QualityGateError, ValueError) as exc:
+            self.seen = active  # a refusal is logged once, not before every batch
             logger.error(
                 "config version %s cannot be used here (%s); keeping %s",
                 active,
@@ -63,6 +72,7 @@ class LiveConfig:
                 extra={"config_version": self.version, "refused_version": active},
             )
             return gate
+        self.seen = active
         if settings.version == gate.settings.version:
             return gate  # what grades mean is unchanged (calibration_fit only, or a re-apply)
         return self._switch(gate, settings, active)
@@ -121,11 +131,12 @@ class LiveVersion:
         """The version now; a Redis error propagates (the heartbeat skips that beat)."""
         active = _text(self.redis.get(self.keys.config_active))
         if active != self.seen:
-            self.seen = active
             # A version refused here is refused by the pool processes too (they log why):
-            # the worker keeps grading with the version it had.
+            # the worker keeps grading with the version it had. A Redis error propagates
+            # before ``seen`` is set, so the next beat reads the record again.
             with contextlib.suppress(QualityGateError, ValueError):
                 self.version = settings_for(self.base, self.redis, self.keys, active).version
+            self.seen = active
         return self.version
 
 

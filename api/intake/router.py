@@ -36,7 +36,7 @@ from api.intake.errors import (
     UnknownSourceError,
 )
 from api.intake.mapping import CompiledSource, ignored_because, map_payload
-from api.intake.replay import ReplayCache
+from api.intake.replay import ReplayCache, claim_ttl_s
 from api.intake.signature import SignedRequest, Verified, verify
 from qualitygate.client import QualityGateClient
 from qualitygate.config import Settings
@@ -127,16 +127,17 @@ class Intake:
     def _claim(self, name: str, verified: Verified, tolerance: int, now: float) -> None:
         if verified.replay_token is None:
             return
+        timestamped = verified.signed_at is not None
+        ttl_s = claim_ttl_s(tolerance, timestamped, self._settings.streams.result_ttl_s)
         try:
-            fresh = self._replays.claim(name, verified.replay_token, tolerance, now)
+            fresh = self._replays.claim(name, verified.replay_token, ttl_s, now)
         except redis.RedisError as exc:
             raise QueueUnavailableError(
                 f"redis: cannot check for replays ({type(exc).__name__}); nothing was enqueued"
             ) from None
         if not fresh:
             raise AuthenticationError(
-                f"replayed: this signed request was already accepted within the "
-                f"{tolerance} s window"
+                f"replayed: this signed request was already accepted within the last {ttl_s} s"
             )
 
     def _release(self, name: str, token: str) -> None:

@@ -3,6 +3,8 @@ stream read and acknowledged with a consumer group, reclaiming a dead consumer's
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -10,12 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.results import BlockingReads
 from qualitygate.client import QualityGateClient
 from qualitygate.schemas import GradeResult
 from tests.support.api import api_settings, bearer
+from tests.support.workers import wait_for
 from workers.publish import Outgoing, ResultPublisher
 
 READ = bearer("reader")
+CMS = bearer("cms")
 
 
 @pytest.fixture
@@ -150,3 +155,78 @@ def test_a_result_published_late_does_not_replace_the_latest(
     assert http.get("/v1/results/o1", headers=READ).json()["task_id"] == v2.task_id
     entries = http.get("/v1/results?group=cms&consumer=c1", headers=READ).json()["entries"]
     assert [e["result"]["task_id"] for e in entries] == [v2.task_id, v1.task_id]
+
+
+def test_the_deliverer_group_is_refused_on_both_routes(
+    http: TestClient, client: QualityGateClient
+) -> None:
+    """Regression: any read key could read and ack the deliverer's group, so those results'
+    callbacks were never sent."""
+    group = client.settings.delivery.group
+    client.ensure_group(group)
+    (done,) = client.submit_once([{"id": "p9", "text": "Text."}], origin="key:cms")
+    publish(client, "p9", done.task_id)
+    read = http.get(f"/v1/results?group={group}&consumer=other", headers=READ)
+    assert read.status_code == 422
+    assert read.json()["detail"].startswith(f"group: {group!r} is the callback deliverer's")
+    assert "delivery.group" in read.json()["detail"]
+    ack = http.post("/v1/results/ack", json={"group": group, "entry_ids": ["1-0"]}, headers=READ)
+    assert ack.status_code == 422 and "delivery.group" in ack.json()["detail"]
+    [(_, entries)] = client.redis.xreadgroup(group, "deliverer", {client.stream: ">"}, count=10)
+    assert [json.loads(fields["result"])["id"] for _, fields in entries] == ["p9"]
+
+
+def test_blocking_reads_over_the_cap_do_not_wait() -> None:
+    reads = BlockingReads(2)
+    with reads.wait(500) as first, reads.wait(500) as second, reads.wait(500) as third:
+        assert (first, second, third) == (500, 500, 0)
+    with reads.wait(0) as none, reads.wait(500) as again:
+        assert (none, again) == (0, 500)  # block_ms=0 takes no slot; released slots return
+
+
+def test_with_the_cap_reached_reads_submit_and_healthz_still_answer(api_run: str) -> None:
+    """Regression: long polls held every worker thread, stalling submit and /healthz. With
+    the cap of blocking reads taken (both long polls hold their slots), a third read, a
+    submit and /healthz answer while the long polls still wait."""
+    settings = api_settings(api_run, max_blocking_reads=2, max_block_ms=600000)
+    with QualityGateClient(settings=settings) as client:
+        client.ensure_group("cms")
+        app = create_app(settings, client)
+        with TestClient(app) as http:
+            url = "/v1/results?group=cms&consumer={}&block_ms=600000"
+            got: list[list[str]] = []
+
+            def poll(name: str) -> None:
+                entries = http.get(url.format(name), headers=READ).json()["entries"]
+                got.append([entry["result"]["id"] for entry in entries])
+
+            polls = [threading.Thread(target=poll, args=(f"long-{n}",)) for n in range(2)]
+            for thread in polls:
+                thread.start()
+            wait_for(lambda: app.state.blocking_reads.in_use == 2, 30, "two waiting long polls")
+            over = http.get(url.format("third"), headers=READ)
+            submitted = http.post("/v1/items", json={"id": "q1", "text": "Hi."}, headers=CMS)
+            health = http.get("/healthz")
+            still_waiting = [thread.is_alive() for thread in polls]
+            publish(client, "r1", "t1")
+            wait_for(lambda: got, 30, "one long poll answered")
+            publish(client, "r2", "t2")
+            for thread in polls:
+                thread.join(timeout=60)
+    assert (over.status_code, over.json()) == (200, {"entries": []})
+    assert submitted.status_code == 202 and health.json() == {"status": "ok"}
+    assert still_waiting == [True, True]
+    assert sorted(got) == [["r1"], ["r2"]]
+
+
+def test_a_read_may_wait_longer_than_the_socket_timeout(api_run: str) -> None:
+    """Regression: redis-py 8 gives connections a 5 s socket timeout, so one XREADGROUP
+    BLOCK of api.max_block_ms (10 s) ended in TimeoutError: 503 for an empty long poll.
+    The client now waits in slices."""
+    settings = api_settings(api_run)
+    with (
+        QualityGateClient(settings=settings) as client,
+        TestClient(create_app(settings, client)) as http,
+    ):
+        empty = http.get("/v1/results?group=cms&consumer=c&block_ms=6000", headers=READ)
+    assert (empty.status_code, empty.json()) == (200, {"entries": []})

@@ -12,19 +12,21 @@ from qualitygate.live import candidate, new_version
 from qualitygate.pipeline import QualityGate
 from qualitygate.protocol import Keys
 from tests.support.scorers import FlakyScorer
-from workers.live_config import LiveConfig
+from workers.live_config import LiveConfig, LiveVersion
 
 TABLE = {"method": "table", "points": [[-1e6, 0.95], [1e6, 0.96]]}
 
 
 class MemoryRedis:
-    """GET and HGET over dicts, counting the calls; ``down`` makes every call fail."""
+    """GET and HGET over dicts, counting the calls; ``down`` makes every GET fail and
+    ``hget_failures`` the next that many HGETs."""
 
     def __init__(self) -> None:
         self.strings: dict[str, str] = {}
         self.hashes: dict[str, dict[str, str]] = {}
         self.calls: list[str] = []
         self.down = False
+        self.hget_failures = 0
 
     def get(self, key: str) -> str | None:
         self.calls.append("get")
@@ -34,6 +36,9 @@ class MemoryRedis:
 
     def hget(self, key: str, field: str) -> str | None:
         self.calls.append("hget")
+        if self.hget_failures:
+            self.hget_failures -= 1
+            raise redis.ConnectionError("blip")
         return self.hashes.get(key, {}).get(field)
 
 
@@ -75,3 +80,21 @@ def test_a_version_this_worker_cannot_use_is_logged_and_grading_goes_on(
     fake.down = True
     assert live.refresh(gate) is gate
     assert live.version == settings.version
+
+
+def test_a_redis_error_reading_the_version_record_is_retried_next_batch(
+    settings: Settings,
+) -> None:
+    """Regression: ``seen`` was set before the record was read, so one failed HGET kept the
+    worker (and its heartbeat) on the old config until the next apply."""
+    fake = MemoryRedis()
+    live = LiveConfig(settings, fake)  # type: ignore[arg-type]
+    beat = LiveVersion(settings, fake)  # type: ignore[arg-type]
+    gate = QualityGate(settings, FlakyScorer())
+    version = store(fake, settings, {"levels": {"excellent": 0.97}})
+    fake.hget_failures = 2
+    assert live.refresh(gate) is gate  # the blip: keeps grading with what it has
+    with pytest.raises(redis.ConnectionError):
+        beat.current()  # the heartbeat skips this beat
+    switched = live.refresh(gate)
+    assert (switched.settings.version, live.version, beat.current()) == (version,) * 3

@@ -313,3 +313,29 @@ def test_the_route_is_in_the_openapi_schema(gate: TestClient) -> None:
     schema = gate.get("/openapi.json").json()
     operation = schema["paths"]["/v1/intake/{source}"]["post"]
     assert {"202", "401", "404", "413", "422", "503"} <= set(operation["responses"])
+
+
+def seen_ttls(settings: Settings, redis_client: redis.Redis, source: str) -> list[int]:
+    """The remaining lifetimes of ``source``'s replay claims."""
+    prefix = Keys.from_settings(settings).intake_seen(source, "")[:-64]
+    return [int(redis_client.ttl(key)) for key in redis_client.scan_iter(match=f"{prefix}*")]
+
+
+def test_a_timestampless_signature_is_remembered_for_the_result_ttl(
+    gate: TestClient, intake_settings: Settings, redis_client: redis.Redis
+) -> None:
+    """Regression: a WordPress signature signs no timestamp, so a claim kept only twice the
+    window let a captured webhook be replayed minutes later; it is kept result_ttl_s."""
+    assert post_wordpress(gate, sample_body("wordpress")).status_code == 202
+    body, path = sample_body("contentful"), "/v1/intake/contentful"
+    headers = contentful_headers(SECRETS["CONTENTFUL_WEBHOOK_SECRET"], path, body, int(NOW * 1000))
+    assert gate.post(path, content=body, headers=headers).status_code == 202
+    sources = intake_settings.intake.sources
+    window = intake_settings.intake.tolerance_for(sources["wordpress"])
+    [wordpress] = seen_ttls(intake_settings, redis_client, "wordpress")
+    assert 2 * window < wordpress <= intake_settings.streams.result_ttl_s
+    assert wordpress > intake_settings.streams.result_ttl_s - 60
+    [contentful] = seen_ttls(intake_settings, redis_client, "contentful")
+    assert contentful <= 2 * intake_settings.intake.tolerance_for(sources["contentful"])
+    again = post_wordpress(gate, sample_body("wordpress"))
+    assert again.status_code == 401 and again.json()["detail"].startswith("replayed: ")
