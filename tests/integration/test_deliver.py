@@ -32,6 +32,7 @@ from tests.support.workers import (
     QUALITYGATE,
     QueueNamespace,
     free_port,
+    stop_process_group,
     wait_for,
     worker_environment,
 )
@@ -80,13 +81,7 @@ class DeliverProcess:
 
     def stop(self) -> int:
         assert self.process is not None
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_process_group(self.process)
         return int(self.process.returncode)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import subprocess
 import urllib.request
 import uuid
@@ -29,6 +27,7 @@ from tests.support.workers import (
     TEST_REDIS_URL,
     QueueNamespace,
     free_port,
+    stop_process_group,
     wait_for,
     worker_environment,
 )
@@ -134,14 +133,8 @@ class ServeProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process_group(self.process)
 
 
 @pytest.fixture

@@ -194,14 +194,21 @@ class WorkerProcess:
         self.process.wait(timeout=10)
 
     def stop(self, timeout_s: float = 20) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process_group(self.process, timeout_s)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    """SIGTERM a test's subprocess and its children (started with ``start_new_session``),
+    SIGKILL them after ``timeout_s``; nothing when it has already exited."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 @pytest.fixture
