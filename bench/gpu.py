@@ -43,6 +43,7 @@ from bench.common import (
     write_results,
 )
 from bench.models import SMOKE_SHAPE, ModelShape, bench_model_settings
+from qualitygate.pair_encoding import PairEncoder
 from qualitygate.schemas import ModelInfo
 from qualitygate.scoring import RewardScorer, ScorerStats, _attention_implementation
 from qualitygate.testmodel import build_tokenizer
@@ -137,7 +138,7 @@ def make_scorer(
         "random-skywork-reward-v2-qwen3-8b-shapes", max_length, batch_tokens, device.type
     )
     info = ModelInfo(name=settings.name, revision="random", test_model=True)
-    return RewardScorer(model, tokenizer, settings, info, device)
+    return RewardScorer(model, PairEncoder(tokenizer, settings), settings, info, device)
 
 
 def synchronize(device: torch.device) -> None:

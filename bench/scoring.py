@@ -198,7 +198,11 @@ def _corpus_summary(scorer: RewardScorer, items: Sequence[CorpusItem], pairs: Se
     by_language: dict[str, dict[str, float]] = {}
     for language in sorted({item.language for item in items}):
         chars = sum(len(item.text) for item in items if item.language == language)
-        tokens = sum(len(scorer._encode(item.text)) for item in items if item.language == language)
+        tokens = sum(
+            len(scorer.encoder.text_encoder.text(item.text))
+            for item in items
+            if item.language == language
+        )
         by_language[language] = {
             "items": sum(item.language == language for item in items),
             "chars_per_token": round(chars / tokens, 3),

@@ -44,10 +44,14 @@ def measure(
 ) -> list[dict[str, float | int | str]]:
     texts = [item.text.strip() for item in scoring_items()[:items]]
     prompts = [f"{PROMPT} Topic {i}: {text[:60]}" for i, text in enumerate(texts)]
-    tokens = sum(len(ids) for ids in scorer._encode_many(texts))
+    tokens = sum(len(ids) for ids in scorer.encoder.text_encoder.texts(texts))
     cases: list[tuple[str, int, Callable[[], object]]] = [
-        ("content, one batch call", len(texts), lambda: scorer._encode_many(texts)),
-        ("content, one call each", len(texts), lambda: [scorer._encode(t) for t in texts]),
+        ("content, one batch call", len(texts), lambda: scorer.encoder.text_encoder.texts(texts)),
+        (
+            "content, one call each",
+            len(texts),
+            lambda: [scorer.encoder.text_encoder.text(t) for t in texts],
+        ),
         (
             "encode_pair, cached prompt",
             len(texts),
@@ -56,7 +60,7 @@ def measure(
         (
             "template parts, new prompt",
             len(prompts),
-            lambda: [scorer._template_parts(prompt) for prompt in prompts],
+            lambda: [scorer.encoder._template_parts(prompt) for prompt in prompts],
         ),
     ]
     rows = []

@@ -1,47 +1,27 @@
 """``QualityGate``: one item's way from CMS content to a ``GradeResult``, in process.
 
-extract -> detect -> preprocess -> rules -> score (and the optional guard, whose findings
-join the rule flags) -> calibrate -> grade; extraction also gives the language the document
-declares, a hint for detection. Every step but scoring is a pure function of the item and
-the config; scoring goes through the ``Scorer`` protocol and the guard through ``Guard``,
-so tests can hand in plain doubles. A bad item becomes an error result in its
-place; it never stops the batch. No Celery and no Redis here.
+prepare (``preparing``: extract -> detect -> preprocess -> rules) -> score (and the
+optional guard, whose findings join the rule flags) -> calibrate -> grade. Every step but
+scoring is a pure function of the item and the config; scoring goes through the ``Scorer``
+protocol and the guard through ``Guard``, so tests can hand in plain doubles. A bad item
+becomes an error result in its place; it never stops the batch. No Celery and no Redis here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from adapters.base import Adapter
-from adapters.registry import adapter_class_for
-from qualitygate.calibration import build_calibrator
 from qualitygate.config import Settings
-from qualitygate.errors import (
-    EmptyContentError,
-    InvalidItemError,
-    QualityGateError,
-    ScoringError,
-)
-from qualitygate.extract import extract
+from qualitygate.errors import InvalidItemError, QualityGateError, ScoringError
 from qualitygate.grading import decide, level_for, recommend
 from qualitygate.guard.flags import flags_for
-from qualitygate.language import LanguageGuess, LanguageIdentifier
+from qualitygate.preparing import Detector, PreparedItem, Preparer, elapsed_ms
 from qualitygate.protocol import item_id_of
-from qualitygate.rules import RuleEngine
-from qualitygate.schemas import (
-    ContentItem,
-    Flag,
-    GradeResult,
-    ModelInfo,
-    check_extracted_size,
-    echoable_metadata,
-    validate_item,
-)
+from qualitygate.schemas import ContentItem, GradeResult, echoable_metadata
 from qualitygate.scoring import Scorer, load_scorer
 
 if TYPE_CHECKING:  # the guard's model module imports torch; only a gate with a guard needs it
@@ -58,41 +38,6 @@ Progress = Callable[[int], None]
 BYTES_PER_TOKEN_ESTIMATE = 4
 
 
-class Detector(Protocol):
-    """Language detection: the caller's hint, then the text, then what the page declares."""
-
-    def __call__(
-        self, text: str, hint: str | None, declared: str | None = None
-    ) -> LanguageGuess: ...
-
-
-@dataclass
-class PreparedItem:
-    """An item made ready for the model: everything but its score."""
-
-    item: ContentItem
-    text: str
-    language: LanguageGuess
-    adapter: Adapter
-    prompt: str
-    flags: list[Flag]
-    content_sha256: str
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    # Set by the guard (when one runs for the item's language): its flags and model. Kept
-    # apart from ``flags`` so scoring an item again (a retry) replaces them, never adds.
-    guard_flags: list[Flag] = field(default_factory=list)
-    guard: ModelInfo | None = None
-
-
-def content_sha256(item: ContentItem) -> str:
-    """Hash of what was submitted, so the CMS can match a result to a revision."""
-    return hashlib.sha256(item.text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
-
-
 class QualityGate:
     """Grades CMS content with a reward model, per-language adapters and config."""
 
@@ -106,12 +51,7 @@ class QualityGate:
         self.settings = settings
         self.scorer = scorer
         self._guard = guard
-        # The settings' own detection section, never the process-wide default's: a gate
-        # built from an operator's file must detect languages the way that file says.
-        self._detect = detector or LanguageIdentifier.from_settings(settings.detection)
-        self._adapters: dict[str, Adapter] = {}
-        # Block-list terms are normalised by the same adapter as the text they are matched in.
-        self._rules = RuleEngine(settings, normalise=self._preprocess)
+        self.preparer = Preparer(settings, detector)
 
     @classmethod
     def from_settings(cls, settings: Settings, scorer: Scorer | None = None) -> QualityGate:
@@ -149,46 +89,16 @@ class QualityGate:
         if settings.guard != self.settings.guard:
             raise ValueError("guard: differs; a new guard model needs QualityGate.from_settings")
         same_detection = settings.detection == self.settings.detection
-        detect = self._detect if same_detection else None
+        detect = self.preparer.detect if same_detection else None
         return QualityGate(settings, self.scorer, detect, guard=self._guard)
-
-    def _preprocess(self, language: str, text: str) -> str:
-        return self.adapter_for(language).preprocess(text)
 
     def adapter_for(self, language: str) -> Adapter:
         """The language's adapter, built once from its config entry and calibrator."""
-        adapter = self._adapters.get(language)
-        if adapter is None:
-            options = self.settings.language(language)
-            calibrator = build_calibrator(options.calibration)  # type: ignore[arg-type]
-            adapter_class = adapter_class_for(language)
-            adapter = adapter_class(calibrator, options.model_dump(exclude={"calibration"}))
-            self._adapters[language] = adapter
-        return adapter
+        return self.preparer.adapter_for(language)
 
     def prepare(self, raw: ContentItem | Mapping[str, Any]) -> PreparedItem:
         """Validate, extract, detect, preprocess and check rules; raises QualityGateError."""
-        started = time.perf_counter()
-        item = validate_item(raw, self.settings.limits)
-        extracted = extract(item.text, item.format)
-        check_extracted_size(extracted.text, self.settings.limits)
-        guess = self._detect(extracted.text, item.language, extracted.declared_language)
-        adapter = self.adapter_for(guess.code)
-        normalised = adapter.preprocess(extracted.text)
-        if not normalised:
-            raise EmptyContentError("text: nothing left to grade after extraction and cleanup")
-        flags = self._rules.check(normalised, guess.code)
-        prompt = item.prompt or self.settings.prompt_for(item.content_type)
-        return PreparedItem(
-            item=item,
-            text=normalised,
-            language=guess,
-            adapter=adapter,
-            prompt=prompt,
-            flags=flags,
-            content_sha256=content_sha256(item),
-            timings_ms={"prepare": _ms(started)},
-        )
+        return self.preparer.prepare(raw)
 
     def finish(self, prepared: PreparedItem, raw_reward: float) -> GradeResult:
         """Calibrate, grade and recommend for one scored item."""
@@ -196,7 +106,7 @@ class QualityGate:
         level = level_for(score, self.settings.levels)
         code = prepared.language.code
         flags = [*prepared.flags, *prepared.guard_flags]
-        advice = self._rules.advice(flags, code)
+        advice = self.preparer.rules.advice(flags, code)
         return GradeResult(
             id=prepared.item.id,
             status="graded",
@@ -330,14 +240,14 @@ class QualityGate:
             rewards = self.scorer.score_encoded(encoded)  # type: ignore[attr-defined]
         if len(rewards) != len(prepared):
             raise ScoringError(f"the scorer returned {len(rewards)} scores for {len(prepared)}")
-        score_ms = _ms(started) / len(prepared)
+        score_ms = elapsed_ms(started) / len(prepared)
         self.check_guard(prepared)
         results = []
         for item, reward in zip(prepared, rewards, strict=True):
             item.timings_ms["score"] = round(score_ms, 3)
             finished = time.perf_counter()
             result = self.finish(item, float(reward))
-            result.timings_ms["finish"] = _ms(finished)
+            result.timings_ms["finish"] = elapsed_ms(finished)
             results.append(result)
         return results
 
@@ -356,7 +266,7 @@ class QualityGate:
         found = guard.check([p.text for p in chosen])
         if len(found) != len(chosen):
             raise ScoringError(f"the guard returned {len(found)} answers for {len(chosen)}")
-        guard_ms = round(_ms(started) / len(chosen), 3)
+        guard_ms = round(elapsed_ms(started) / len(chosen), 3)
         for item, findings in zip(chosen, found, strict=True):
             item.guard_flags = flags_for(findings, self.settings.guard, len(item.text))
             item.guard = guard.info

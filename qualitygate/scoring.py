@@ -1,12 +1,11 @@
-"""The reward model: loading it, turning (prompt, content) pairs into token ids, scoring.
+"""The reward model: loading it and scoring (prompt, content) pairs in packed batches.
 
-Owns the traps of reading a sequence-classification reward model correctly: the content
-goes through the tokenizer's own chat template; only the template's frame produces control
-tokens, the prompt and the content reach the model as text (``tokenizing``), so no string
-can forge a chat turn; only the content's tokens are truncated (the template's closing
-tokens, where the reward is read, always survive); and batches are padded with a pad token
-the template never ends on, so batched scores equal unbatched ones. It must not know about
-languages, rules or levels.
+Owns the traps of reading a sequence-classification reward model correctly beyond the
+token ids (``pair_encoding`` owns those: the chat template's frame, text that cannot forge
+a turn, truncation that keeps the template's closing tokens): one label, the pad id set on
+the model so batched scores equal unbatched ones, no key/value cache, batches packed to a
+token budget cut to the device's memory, and a crash in a forward pass reported as a
+ScoringError. It must not know about languages, rules or levels.
 """
 
 from __future__ import annotations
@@ -15,13 +14,11 @@ import importlib.util
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import torch
 from transformers import (
     AutoModelForSequenceClassification,
-    AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
@@ -29,18 +26,14 @@ from transformers import (
 from qualitygate.config import ModelSettings
 from qualitygate.device_memory import adapt_batch_tokens
 from qualitygate.errors import ModelLoadError, ScoringError, first_line
-from qualitygate.schemas import ModelInfo
-from qualitygate.tokenizing import TextEncoder
-
-# Private-use characters: no chat template rewrites them, no text contains them by chance.
-_SENTINEL = "\ue000qualitygate-content\ue001"
-_PROMPT_SENTINEL = "\ue000qualitygate-prompt\ue001"
-_ELISION = "\n…\n"
-_HOW_TO_FIX = (
-    "Set model.name in the config (or QG_MODEL__NAME, or --model) to a hub name or a local "
-    "directory of a one-label sequence-classification reward model; "
-    "`qualitygate make-test-model DIR` builds a tiny test model."
+from qualitygate.pair_encoding import (
+    HOW_TO_FIX,
+    PairEncoder,
+    load_tokenizer,
+    require_chat_template,
 )
+from qualitygate.schemas import ModelInfo
+
 TEST_MODEL_MARKER = "qualitygate_test_model"
 
 
@@ -154,10 +147,10 @@ def _attention_implementation(device: torch.device) -> str:
 
 @dataclass
 class RewardScorer:
-    """A loaded reward model and tokenizer; one per worker process."""
+    """A loaded reward model and its pair encoder; one per worker process."""
 
     model: PreTrainedModel
-    tokenizer: PreTrainedTokenizerBase
+    encoder: PairEncoder
     settings: ModelSettings
     model_info: ModelInfo
     device: torch.device
@@ -167,30 +160,18 @@ class RewardScorer:
 
     def __post_init__(self) -> None:
         self.batch_tokens = self.batch_tokens or self.settings.batch_tokens
-        self._pad_id = _require_pad_id(self.tokenizer, self.settings.name)
+        self._pad_id = self.encoder.pad_id
         self.model.config.pad_token_id = self._pad_id
         # Scoring reads one position once: a key/value cache is copied memory for nothing.
         self.model.config.use_cache = False
-        self._encoder = TextEncoder(self.tokenizer)
-        self._frame_text = self._render_frame()
-        self._prompt_parts = lru_cache(maxsize=256)(self._template_parts)
-        self._elision_ids = self._encode(_ELISION)
-        # Check the template once, on a real prompt, so a bad checkpoint fails at start.
-        _, suffix = self._prompt_parts("Check the chat template.")
-        if suffix and suffix[-1] == self._pad_id:
-            raise ModelLoadError(
-                f"the tokenizer of '{self.settings.name}' pads with the token that ends the chat "
-                "template, so the model would read the reward at the wrong position; give the "
-                "tokenizer a distinct pad token"
-            )
 
     @classmethod
     def load(cls, settings: ModelSettings) -> RewardScorer:
         started = time.perf_counter()
         device = resolve_device(settings.device)
         dtype = resolve_dtype(settings.dtype, device)
+        tokenizer = load_tokenizer(settings)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(settings.name, revision=settings.revision)
             model = AutoModelForSequenceClassification.from_pretrained(
                 settings.name,
                 revision=settings.revision,
@@ -200,18 +181,14 @@ class RewardScorer:
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ModelLoadError(
                 f"cannot load the reward model '{settings.name}' "
-                f"(revision {settings.revision}): {first_line(exc)}. {_HOW_TO_FIX}"
+                f"(revision {settings.revision}): {first_line(exc)}. {HOW_TO_FIX}"
             ) from exc
         if model.config.num_labels != 1:
             raise ModelLoadError(
                 f"'{settings.name}' has {model.config.num_labels} labels; a reward model has "
-                f"exactly one. {_HOW_TO_FIX}"
+                f"exactly one. {HOW_TO_FIX}"
             )
-        if not getattr(tokenizer, "chat_template", None):
-            raise ModelLoadError(
-                f"the tokenizer of '{settings.name}' has no chat template, so (prompt, content) "
-                f"pairs cannot be formatted the way the model was trained. {_HOW_TO_FIX}"
-            )
+        require_chat_template(tokenizer, settings.name)
         model.to(device)
         model.eval()
         info = ModelInfo(
@@ -219,7 +196,7 @@ class RewardScorer:
             revision=settings.revision,
             test_model=bool(getattr(model.config, TEST_MODEL_MARKER, False)),
         )
-        scorer = cls(model, tokenizer, settings, info, device)
+        scorer = cls(model, PairEncoder(tokenizer, settings), settings, info, device)
         scorer.batch_tokens = adapt_batch_tokens(
             model, device, settings.batch_tokens, settings.max_length, scorer._pad_id
         )
@@ -234,7 +211,7 @@ class RewardScorer:
         passes of different shapes, so the first real batch does not."""
         started = time.perf_counter()
         self.model.forward = torch.compile(self.model.forward, dynamic=True)
-        row = self._prompt_parts("Warm up.")[0][:8] or [self._pad_id + 1]
+        row = self.encoder.template_parts("Warm up.")[0][:8] or [self._pad_id + 1]
         self._forward([row, row[:1]])
         self._forward([row + row, row, row[:2]])
         self.stats.compile_s = time.perf_counter() - started
@@ -244,74 +221,13 @@ class RewardScorer:
     def info(self) -> ModelInfo:
         return self.model_info
 
-    def _encode(self, text: str) -> list[int]:
-        return self._encoder.text(text)
-
-    def _encode_many(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each untrusted text, its control tokens encoded as text."""
-        return self._encoder.texts(texts)
-
-    def _render_frame(self) -> tuple[str, str, str]:
-        """The template's text before the prompt, between prompt and content, and after.
-
-        Rendered once, around sentinels: the template never sees the prompt or the content,
-        so neither can steer its logic (Qwen3's looks inside the turns it formats).
-        """
-        conversation = [
-            {"role": "user", "content": _PROMPT_SENTINEL},
-            {"role": "assistant", "content": _SENTINEL},
-        ]
-        templated = self.tokenizer.apply_chat_template(conversation, tokenize=False)
-        if (
-            not isinstance(templated, str)
-            or templated.count(_PROMPT_SENTINEL) != 1
-            or templated.count(_SENTINEL) != 1
-            or templated.index(_PROMPT_SENTINEL) > templated.index(_SENTINEL)
-        ):
-            raise ModelLoadError(
-                f"the chat template of '{self.settings.name}' does not place the user turn's "
-                "and then the assistant turn's content verbatim once; it cannot be used for scoring"
-            )
-        head, rest = templated.split(_PROMPT_SENTINEL)
-        middle, tail = rest.split(_SENTINEL)
-        return head, middle, tail
-
-    def _template_parts(self, prompt: str) -> tuple[list[int], list[int]]:
-        """The template's token ids before and after the content, for one prompt.
-
-        The prompt is the user turn's text, an item's own or a content type's from config:
-        it is encoded as text, so only the template's frame produces control tokens.
-        """
-        prompt_ids = self._encode(prompt)
-        if len(prompt_ids) > self.settings.max_prompt_tokens:
-            prompt = self.tokenizer.decode(prompt_ids[: self.settings.max_prompt_tokens])
-        head, middle, tail = self._frame_text
-        prefix = self._encoder.around(head, prompt, middle)
-        suffix = self._encoder.frame(tail)
-        bos = self.tokenizer.bos_token_id
-        # A template that writes BOS itself plus a tokenizer that adds one gives two.
-        while bos is not None and prefix[:2] == [bos, bos]:
-            prefix = prefix[1:]
-        return prefix, suffix
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        return self.encoder.tokenizer
 
     def encode_pair(self, prompt: str, content: str) -> list[int]:
         """Token ids of the templated pair, the content truncated (head and tail) to fit."""
-        return self._wrap(prompt, self._encode(content.strip()))
-
-    def _wrap(self, prompt: str, content_ids: list[int]) -> list[int]:
-        """The content's ids, truncated to fit, between the prompt's template parts."""
-        prefix, suffix = self._prompt_parts(prompt)
-        budget = self.settings.max_length - len(prefix) - len(suffix)
-        if len(content_ids) > budget:
-            keep = budget - len(self._elision_ids)
-            head = keep - keep // 4
-            tail = keep - head
-            content_ids = [
-                *content_ids[:head],
-                *self._elision_ids,
-                *(content_ids[-tail:] if tail else []),
-            ]
-        return [*prefix, *content_ids, *suffix]
+        return self.encoder.encode_pair(prompt, content)
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         if not pairs:
@@ -320,13 +236,8 @@ class RewardScorer:
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
         """Token ids of each templated pair, as ``score`` feeds them to the model."""
-        if not pairs:
-            return []
         started = time.perf_counter()
-        contents = self._encode_many([content.strip() for _, content in pairs])
-        encoded = [
-            self._wrap(prompt, ids) for (prompt, _), ids in zip(pairs, contents, strict=True)
-        ]
+        encoded = self.encoder.encode_pairs(pairs)
         self.stats.tokenize_s += time.perf_counter() - started
         return encoded
 
@@ -378,16 +289,6 @@ def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     if device.type != "cuda":
         return tensor
     return tensor.pin_memory().to(device, non_blocking=True)
-
-
-def _require_pad_id(tokenizer: PreTrainedTokenizerBase, name: str) -> int:
-    pad_id = tokenizer.pad_token_id
-    if pad_id is None:
-        raise ModelLoadError(
-            f"the tokenizer of '{name}' has no pad token, so batched scores would be read at "
-            "the wrong position; give the tokenizer a pad token distinct from its end tokens"
-        )
-    return int(pad_id)
 
 
 def load_scorer(settings: ModelSettings) -> Scorer:

@@ -123,8 +123,8 @@ def test_scorer_tokenizes_the_corpus_as_the_tokenizer_does(tmp_path: Path) -> No
     scorer = RewardScorer.load(bench_model_settings(tmp_path, 4096, 16384))
     texts = [item.text for item in corpus.generate(40, seed=3)]
     expected = [scorer.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
-    assert scorer._encode_many(texts) == expected
-    assert [scorer._encode(text) for text in texts] == expected
+    assert scorer.encoder.text_encoder.texts(texts) == expected
+    assert [scorer.encoder.text_encoder.text(text) for text in texts] == expected
 
 
 def test_scorer_ignores_padding_and_truncation_saved_in_tokenizer_json(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_scorer_ignores_padding_and_truncation_saved_in_tokenizer_json(tmp_path:
     tokenizer.backend_tokenizer.enable_truncation(max_length=4)
     tokenizer.save_pretrained(tmp_path)
     scorer = RewardScorer.load(bench_model_settings(tmp_path, 4096, 16384))
-    assert scorer._encode_many(texts) == expected
+    assert scorer.encoder.text_encoder.texts(texts) == expected
 
 
 def test_the_overlap_double_sleeps_the_flop_formula_and_says_it_is_no_model() -> None:

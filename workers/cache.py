@@ -18,7 +18,7 @@ from workers.publish import Outgoing
 from workers.state import WorkerState
 
 if TYPE_CHECKING:  # the main process must not import torch
-    from qualitygate.pipeline import PreparedItem
+    from qualitygate.preparing import PreparedItem
 
 
 def cache_key_for(

@@ -19,7 +19,7 @@ from qualitygate.schemas import GradeResult, echoable_metadata
 from workers.publish import Outgoing
 
 if TYPE_CHECKING:  # the main process must not import torch
-    from qualitygate.pipeline import PreparedItem
+    from qualitygate.preparing import PreparedItem
 
 # Exceptions that must reach the task instead of counting as a scoring crash, such as
 # Celery's SoftTimeLimitExceeded: the batch then goes back to the queue.

@@ -23,7 +23,8 @@ from qualitygate.config import Settings
 from qualitygate.errors import QualityGateError
 from qualitygate.jsonl import LineError
 from qualitygate.labels import ACCEPT_LABELS, REJECT_LABELS
-from qualitygate.pipeline import PreparedItem, QualityGate
+from qualitygate.pipeline import QualityGate
+from qualitygate.preparing import PreparedItem
 from qualitygate.schemas import ModelInfo
 from qualitygate.scoring import Scorer, load_scorer
 
