@@ -42,6 +42,9 @@ from qualitygate.testmodel import make_test_model
 
 SEED = 20261203
 TARGET = 0.90
+# The runs per shape: in sequence (the baseline), staged with the CPU work on the model
+# process's own thread, and staged with it in worker.prepare_processes processes.
+MODES = ("sequential", "staged", "pooled")
 SITE = Path(__file__).resolve().parent / "overlap_site"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,9 +166,12 @@ def run_shape(args: argparse.Namespace, shape: str, model: str) -> dict[str, Any
     out: dict[str, Any] = {"mean_tokens_per_item": round(mean_tokens, 1)}
     cpu_s_item = None
     try:
-        for mode in ("sequential", "staged"):
+        for mode in MODES if args.prepare_processes else MODES[:2]:
             worker_env = env | {
-                "QG_WORKER__PIPELINE": mode,
+                "QG_WORKER__PIPELINE": "sequential" if mode == "sequential" else "staged",
+                "QG_WORKER__PREPARE_PROCESSES": str(
+                    args.prepare_processes if mode == "pooled" else 0
+                ),
                 "QG_WORKER__METRICS_PORT": str(free_port()),
             }
             if not args.real:
@@ -180,7 +186,7 @@ def run_shape(args: argparse.Namespace, shape: str, model: str) -> dict[str, Any
             cleanup(args.redis_url, run_id)
     finally:
         cleanup(args.redis_url, run_id)
-    out["efficiency"] = out["staged"]["efficiency"]
+    out["efficiency"] = out["pooled" if args.prepare_processes else "staged"]["efficiency"]
     out["baseline_efficiency"] = out["sequential"]["efficiency"]
     return out
 
@@ -188,7 +194,7 @@ def run_shape(args: argparse.Namespace, shape: str, model: str) -> dict[str, Any
 def print_report(payload: dict[str, Any]) -> None:
     rows = []
     for shape, result in payload["shapes"].items():
-        for mode in ("sequential", "staged"):
+        for mode in (m for m in MODES if m in result):
             r = result[mode]
             stages = r["stage_ms_per_item"] or {}
             rows.append(
@@ -222,6 +228,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--stage-items", type=int, default=8)
     parser.add_argument("--stage-depth", type=int, default=2)
     parser.add_argument("--flush-ms", type=int, default=3000)
+    parser.add_argument(
+        "--prepare-processes",
+        type=int,
+        default=2,
+        help="the pooled run's worker.prepare_processes (0: no pooled run)",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--timeout-s", type=float, default=1800)
     parser.add_argument("--name", default="overlap")
@@ -244,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "batch_size": args.batch_size,
             "stage_items": args.stage_items,
             "stage_depth": args.stage_depth,
+            "prepare_processes": args.prepare_processes,
             "flush_ms": args.flush_ms,
             "real_forward_pass": args.real,
             "note": (

@@ -371,6 +371,7 @@ class WorkerSettings(_Section):
     pipeline: Literal["staged", "sequential"]
     stage_items: PositiveInt
     stage_depth: int = Field(ge=1, le=64)
+    prepare_processes: int = Field(ge=0, le=64)
 
     @model_validator(mode="after")
     def _limits_order(self) -> WorkerSettings:

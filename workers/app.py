@@ -134,8 +134,10 @@ def _fresh_metrics(**_: Any) -> None:
 
 @signals.worker_process_init.connect
 def _load_model(**_: Any) -> None:
-    """Each pool process loads its own model, after the fork (CUDA must not cross it), and
-    follows the live config version from then on (its metric shows the version at once)."""
+    """Each pool process forks its prepare processes, if any, while it has no threads yet,
+    then loads its own model, after the fork (CUDA must not cross it), and follows the live
+    config version from then on (its metric shows the version at once)."""
+    _ = runtime().prepare_pool
     _ = runtime().gate
     _ = runtime().live
 

@@ -19,7 +19,15 @@ from qualitygate.config import Settings
 from qualitygate.errors import InvalidItemError, QualityGateError
 from workers import metrics
 from workers.cache import answer_from_cache, cache_key_for
-from workers.delivery import Delivery, PassThrough, Pending, failure_for, first_line
+from workers.delivery import (
+    Delivery,
+    PassThrough,
+    Pending,
+    Ready,
+    Unprepared,
+    failure_for,
+    first_line,
+)
 from workers.outbox import Outbox
 from workers.publish import Outgoing
 from workers.retries import RetryPolicy, ScoringRetries
@@ -66,6 +74,24 @@ class DeliveryGrader:
         prepared = self._prepare_all(deliveries)
         return self._answer_known(deliveries, prepared, outbox)
 
+    def admit_ready(
+        self,
+        deliveries: Sequence[Delivery],
+        outcomes: Sequence[Ready | Unprepared],
+        outbox: Outbox,
+    ) -> list[Pending]:
+        """``admit`` for deliveries a prepare process made ready (``workers.prepare_pool``):
+        the same record, answers and items left to score, their token ids kept when the
+        scorer takes token ids (a test double may not: it then tokenizes itself)."""
+        from qualitygate.scoring import encoder_of  # here: the main process never loads torch
+
+        keep_ids = encoder_of(self.gate.scorer) is not None
+        prepared = [
+            self._from_ready(delivery, outcome, keep_ids)
+            for delivery, outcome in zip(deliveries, outcomes, strict=True)
+        ]
+        return self._answer_known(deliveries, prepared, outbox)
+
     def score(self, to_score: Sequence[Pending], outbox: Outbox) -> None:
         """Score (with retries) into ``outbox``; publishes what is done if time runs out."""
         try:
@@ -99,6 +125,20 @@ class DeliveryGrader:
         prepared = self.gate.prepare(delivery.payload)
         key = cache_key_for(prepared, self.gate.scorer.info, self.settings, self.state)
         return Pending(delivery, prepared, key)
+
+    def _from_ready(
+        self, delivery: Delivery, outcome: Ready | Unprepared, keep_ids: bool
+    ) -> Pending | Outgoing:
+        if isinstance(outcome, Unprepared):
+            if outcome.bug is not None:
+                logger.error("preparing task %s failed\n%s", delivery.task_id, outcome.bug)
+            return failure_for(delivery, outcome.error, self.settings)
+        prepared = outcome.prepared
+        # This process's adapter for the language: the same config version's, and the one
+        # every other item of the language is calibrated with.
+        prepared.adapter = self.gate.adapter_for(prepared.language.code)
+        key = cache_key_for(prepared, self.gate.scorer.info, self.settings, self.state)
+        return Pending(delivery, prepared, key, token_ids=outcome.token_ids if keep_ids else None)
 
     def _answer_known(
         self,

@@ -1,9 +1,10 @@
 """A message as the worker's grading sees it: its task id and the item it carries.
 
 Owns what a message's payload may be, which id its result gets, an item on its way to the
-model (``Pending``) and the error result for a message that never gets a grade. It must
-not talk to Redis or Celery: the task turns Celery requests into deliveries, and the state
-(``workers.state``) publishes what comes out.
+model (``Pending``, or from a prepare process ``Ready`` and ``Unprepared``) and the error
+result for a message that never gets a grade. It must not talk to Redis or Celery: the task
+turns Celery requests into deliveries, and the state (``workers.state``) publishes what
+comes out.
 """
 
 from __future__ import annotations
@@ -50,6 +51,24 @@ class Pending:
     @property
     def task_id(self) -> str:
         return self.delivery.task_id
+
+
+@dataclass(frozen=True)
+class Unprepared:
+    """Why a prepare process could not make a delivery ready: the error its result carries,
+    and the traceback when the cause was a bug rather than the item (logged by the grader,
+    in the worker's own log)."""
+
+    error: QualityGateError
+    bug: str | None = None
+
+
+@dataclass
+class Ready:
+    """A delivery a prepare process made ready, with its token ids when it tokenized it."""
+
+    prepared: PreparedItem
+    token_ids: list[int] | None = None
 
 
 def delivery_from(task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Delivery:

@@ -21,6 +21,7 @@ from workers import metrics
 from workers.batch import DeliveryGrader
 from workers.delivery import Delivery, PassThrough, failure_for
 from workers.live_config import LiveConfig
+from workers.prepare_pool import PreparePool
 from workers.publish import ResultPublisher
 from workers.staged import StagedGrader
 from workers.state import RedisWorkerState
@@ -55,6 +56,23 @@ class WorkerRuntime:
         return gate
 
     @cached_property
+    def prepare_pool(self) -> PreparePool | None:
+        """The prepare processes of a staged worker (``worker.prepare_processes``), forked
+        and started at once; None when items are prepared on the task's own thread."""
+        worker = self.settings.worker
+        if worker.pipeline != "staged" or worker.prepare_processes == 0:
+            return None
+        # Imported before the fork, so the prepare processes share what it loads.
+        import qualitygate.pair_encoding  # noqa: F401
+
+        pool = PreparePool(worker.prepare_processes, self.settings)
+        pool.start()
+        logger.info(
+            "%d prepare processes started for process %d", worker.prepare_processes, os.getpid()
+        )
+        return pool
+
+    @cached_property
     def publisher(self) -> ResultPublisher:
         return ResultPublisher.from_settings(self.settings)
 
@@ -85,7 +103,7 @@ class WorkerRuntime:
         worker = self.settings.worker
         if worker.pipeline == "sequential":
             return grader
-        return StagedGrader(grader, worker.stage_items, worker.stage_depth)
+        return StagedGrader(grader, worker.stage_items, worker.stage_depth, self.prepare_pool)
 
     def publish_undeliverable(self, deliveries: list[Delivery], dead: bool = False) -> None:
         """Error results for messages that never reach the pool (not JSON, not a task);

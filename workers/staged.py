@@ -2,12 +2,15 @@
 
 The batch is cut into chunks of ``worker.stage_items`` messages, and each chunk goes
 through three stages joined by queues of ``worker.stage_depth`` chunks
-(``workers.stages``): prepare (decode, extract, detect, preprocess, rules, the batch's
-Redis record, then tokenizing, on the task's own thread), forward pass (with the usual
-retries and dead letters, ``workers.retries``) and finish (publishing, in one commit per
-chunk). While chunk N is in the forward pass, which releases the GIL on a GPU as on a
-CPU, chunk N+1 is being prepared and chunk N-1 published; at most ``stage_depth`` chunks
-wait prepared, so memory stays bounded however slow the model is.
+(``workers.stages``): prepare (decode, extract, detect, preprocess, rules, tokenizing, then
+the batch's Redis record, on the task's own thread), forward pass (with the usual retries
+and dead letters, ``workers.retries``) and finish (publishing, in one commit per chunk).
+While chunk N is in the forward pass, which releases the GIL on a GPU as on a CPU, chunk
+N+1 is being prepared and chunk N-1 published; at most ``stage_depth`` chunks wait
+prepared, so memory stays bounded however slow the model is. With a prepare pool
+(``worker.prepare_processes``, ``workers.prepare_pool``) the preparing and tokenizing run
+in other processes, on other cores, a window of chunks ahead; the task's thread keeps only
+the Redis record, and prepares a chunk itself when a prepare process died with it.
 
 Why inside one task call rather than across calls: celery-batches acknowledges a batch
 in the main process when the pool call *returns* (``workers.tasks``), and a prefork child
@@ -25,14 +28,20 @@ and scoring are ``workers.batch.DeliveryGrader``'s, publishing is the outbox's.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from workers.batch import DeliveryGrader
 from workers.delivery import Delivery, Pending
 from workers.outbox import Outbox
+from workers.prepare_pool import BrokenProcessPool, PreparePool
 from workers.stages import StagePipeline
+
+logger = logging.getLogger("qualitygate.worker")
 
 
 @dataclass
@@ -47,10 +56,17 @@ class Chunk:
 class StagedGrader:
     """Grades a flushed batch like ``DeliveryGrader.run``, its stages overlapping."""
 
-    def __init__(self, grader: DeliveryGrader, stage_items: int, stage_depth: int) -> None:
+    def __init__(
+        self,
+        grader: DeliveryGrader,
+        stage_items: int,
+        stage_depth: int,
+        pool: PreparePool | None = None,
+    ) -> None:
         self.grader = grader
         self.stage_items = stage_items
         self.stage_depth = stage_depth
+        self.pool = pool
         self.stage_s: dict[str, float] = {}
 
     def run(self, deliveries: Sequence[Delivery]) -> int:
@@ -67,24 +83,67 @@ class StagedGrader:
         return len(deliveries)
 
     def _prepared(self, deliveries: Sequence[Delivery], chunks: list[Chunk]) -> Iterator[Chunk]:
-        """The first stage, on the caller's thread: each chunk admitted and tokenized."""
-        from qualitygate.scoring import encoder_of  # here: the main process never loads torch
-
-        grader = self.grader
-        encoder = encoder_of(grader.gate.scorer)
-        for offset in range(0, len(deliveries), self.stage_items):
-            started = time.perf_counter()
-            part = deliveries[offset : offset + self.stage_items]
-            outbox = Outbox(grader.state)
-            to_score = grader.admit(part, outbox)
-            if encoder is not None and to_score:
-                pairs = [(p.prepared.prompt, p.prepared.text) for p in to_score]
-                for pending, ids in zip(to_score, encoder.encode_pairs(pairs), strict=True):
-                    pending.token_ids = ids
-            chunk = Chunk(part, outbox, to_score)
+        """The first stage, on the caller's thread: each chunk admitted and tokenized, here
+        or (with a pool) in the prepare processes, a window of chunks ahead."""
+        parts = [
+            deliveries[offset : offset + self.stage_items]
+            for offset in range(0, len(deliveries), self.stage_items)
+        ]
+        pooled = self.pool is not None and self.pool.usable
+        made = self._made_in_pool(parts) if pooled else map(self._made_here, parts)
+        started = time.perf_counter()
+        for chunk in made:
             chunks.append(chunk)
             self.stage_s["prepare"] += time.perf_counter() - started
             yield chunk
+            started = time.perf_counter()
+
+    def _made_here(self, part: Sequence[Delivery]) -> Chunk:
+        """A chunk prepared and tokenized on this thread."""
+        from qualitygate.scoring import encoder_of  # here: the main process never loads torch
+
+        grader = self.grader
+        outbox = Outbox(grader.state)
+        to_score = grader.admit(part, outbox)
+        encoder = encoder_of(grader.gate.scorer)
+        if encoder is not None and to_score:
+            pairs = [(p.prepared.prompt, p.prepared.text) for p in to_score]
+            for pending, ids in zip(to_score, encoder.encode_pairs(pairs), strict=True):
+                pending.token_ids = ids
+        return Chunk(part, outbox, to_score)
+
+    def _made_in_pool(self, parts: Sequence[Sequence[Delivery]]) -> Iterator[Chunk]:
+        """Chunks prepared by the pool, in order, at most ``pool.window`` submitted ahead;
+        a chunk whose prepare process died is prepared here instead."""
+        assert self.pool is not None
+        pool, grader = self.pool, self.grader
+        upcoming = iter(parts)
+        waiting: deque[tuple[Sequence[Delivery], Future | None]] = deque()
+        try:
+            while True:
+                while len(waiting) < pool.window and (part := next(upcoming, None)) is not None:
+                    try:
+                        waiting.append((part, pool.submit(grader.settings, part)))
+                    except BrokenProcessPool:  # given up: the rest is prepared here
+                        waiting.append((part, None))
+                if not waiting:
+                    return
+                part, future = waiting.popleft()
+                if future is None:
+                    yield self._made_here(part)
+                    continue
+                try:
+                    outcomes = future.result()
+                except BrokenProcessPool:
+                    logger.error("a prepare process died; preparing %d messages here", len(part))
+                    yield self._made_here(part)
+                    continue
+                outbox = Outbox(grader.state)
+                yield Chunk(part, outbox, grader.admit_ready(part, outcomes, outbox))
+        finally:
+            for _, future in waiting:  # stopped early: what no process has begun is dropped
+                if future is not None:
+                    future.cancel()
 
     def _forward(self, chunk: Chunk) -> Chunk:
         started = time.perf_counter()
