@@ -112,6 +112,18 @@ def test_who_imports_which_broker_library() -> None:
     assert out.stdout.strip() == "[] []"
 
 
+def test_the_workers_main_process_imports_no_torch() -> None:
+    """The main process imports the runtime, the staged grader and the prepare pool; the
+    model, and torch with it, live only in the pool processes (CUDA must not be forked)."""
+    check = (
+        "import sys, workers.app, workers.runtime, workers.staged, workers.prepare_pool, "
+        "workers.prepare_child; "
+        "print([m for m in ('torch', 'transformers', 'tokenizers') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_the_publish_script_ships_in_the_package_and_names_its_keys() -> None:
     script = resources.files("workers").joinpath("lua", "publish.lua").read_text("utf-8")
     for n in range(1, 10):

@@ -39,11 +39,11 @@ _preparers: dict[str, Preparer] = {}
 _encoders: dict[ModelSettings, PairEncoder] = {}
 
 
-def initialise(version: str, settings_blob: bytes) -> None:
+def initialise(parent: int, version: str, settings_blob: bytes) -> None:
     """At a prepare process's start: die with the parent, leave signals to the worker (the
     fork copied its handlers), and load what the files' version needs, so the first batch
     pays no loading."""
-    _die_with_parent()
+    _die_with_parent(parent)
     # The pool is the parallelism: a tokenizer thread pool per process would only fight
     # the other processes for the same cores.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -77,7 +77,11 @@ def _prepare_one(preparer: Preparer, delivery: Delivery) -> Ready | Unprepared:
     try:
         if delivery.problem is not None:
             raise InvalidItemError(delivery.problem)
-        return Ready(preparer.prepare(delivery.payload))
+        prepared = preparer.prepare(delivery.payload)
+        # The grader sets its own adapter (``DeliveryGrader.admit_ready``); this one need not
+        # cross, and cannot always (the zh adapter's OpenCC converter does not pickle).
+        prepared.adapter = None  # type: ignore[assignment]
+        return Ready(prepared)
     except QualityGateError as error:
         return Unprepared(error)
     except Exception as exc:  # a bug costs this item, and the worker's log gets the traceback
@@ -107,11 +111,11 @@ def _encoder_for(model: ModelSettings) -> PairEncoder:
     return encoder
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Ask Linux to SIGKILL this process when its parent ends; elsewhere, do nothing."""
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:  # the parent ended before the request took hold
+    if os.getppid() != parent:  # the parent ended before the request took hold
         os._exit(1)

@@ -11,15 +11,18 @@ Celery pool process is billiard's, whose process object the standard library ref
 pickle. The settings go with each chunk, pickled once per config version, so a live config
 switch reaches the prepare processes with the next chunk and never mixes versions within
 one. A pool that broke (a prepare process killed) is forked again on the next submit, at
-most ``MAX_RESTARTS`` times; after that the pool is given up and the caller prepares on its
-own thread (``workers.staged``), which is also where the chunks a dead process held are
-prepared, so nothing is lost. It must not grade, publish or touch Redis.
+most ``MAX_RESTARTS`` times; that later fork happens in a process with threads, so a chunk
+unanswered for ``CHUNK_TIMEOUT_S`` also gives the pool up. Given up, it forks nothing more
+and the caller prepares on its own thread (``workers.staged``), which is also where the
+chunks a dead process held are prepared, so nothing is lost. It must not grade, publish or
+touch Redis.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import threading
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from qualitygate.config import Settings
+from qualitygate.errors import first_line
 from workers import prepare_child
 from workers.delivery import Delivery
 
@@ -36,6 +40,9 @@ __all__ = ["BrokenProcessPool", "PreparePool"]
 
 # Times a pool that broke is started again before this process prepares on its own thread.
 MAX_RESTARTS = 3
+# A chunk no prepare process answered within this long is taken as a hung pool (a fork
+# after the model loaded that deadlocked): the pool is given up, the chunk prepared here.
+CHUNK_TIMEOUT_S = 120.0
 
 
 class PreparePool:
@@ -61,17 +68,26 @@ class PreparePool:
         """False once the pool broke more than ``MAX_RESTARTS`` times."""
         return self.restarts <= MAX_RESTARTS
 
-    def start(self, timeout_s: float = 120) -> None:
+    def start(self, timeout_s: float = 120) -> bool:
         """Fork every process now and wait until they answer, so the first batch pays no
-        start (each loads the files' config version and the model's tokenizer)."""
+        start (each loads the files' config version and the model's tokenizer). A pool
+        that cannot start is given up, saying why: the task's thread prepares instead."""
         executor = self._current()
         pings = [executor.submit(prepare_child.ping) for _ in range(self.processes)]
-        wait(pings, timeout=timeout_s)
+        done, late = wait(pings, timeout=timeout_s)
+        failed = [f.exception() for f in done if f.exception() is not None]
+        if late or failed:
+            why = f"{first_line(failed[0])}" if failed else f"no answer in {timeout_s:.0f} s"
+            self.give_up(f"the prepare processes did not start ({why})")
+            return False
+        return True
 
     def submit(self, settings: Settings, deliveries: Sequence[Delivery]) -> Future:
         """A future of each delivery ``Ready`` or ``Unprepared``, prepared under ``settings``;
         it raises BrokenProcessPool when a prepare process died with it, and so does this
         call once the pool is given up (``usable``)."""
+        if not self.usable:
+            raise BrokenProcessPool("the prepare pool was given up")
         args = (settings.version, self._blob(settings), list(deliveries))
         try:
             return self._current().submit(prepare_child.prepare_chunk, *args)
@@ -79,14 +95,16 @@ class PreparePool:
             self._replace()
             self.restarts += 1
             if not self.usable:
-                logger.error(
-                    "the prepare processes died %d times; preparing on the task's thread from "
-                    "now on",
-                    self.restarts,
-                )
+                self.give_up(f"the prepare processes died {self.restarts} times")
                 raise
             logger.error("a prepare process died; starting the prepare processes again")
             return self._current().submit(prepare_child.prepare_chunk, *args)
+
+    def give_up(self, why: str) -> None:
+        """Stop the processes for good: from now on the task's thread prepares."""
+        self.restarts = MAX_RESTARTS + 1
+        self._replace()
+        logger.error("%s; preparing on the task's thread from now on", why)
 
     def close(self) -> None:
         """Stop the prepare processes (they also die with this process, however it ends)."""
@@ -114,7 +132,7 @@ class PreparePool:
             max_workers=self.processes,
             mp_context=multiprocessing.get_context("fork"),
             initializer=prepare_child.initialise,
-            initargs=(settings.version, self._blob(settings)),
+            initargs=(os.getpid(), settings.version, self._blob(settings)),
         )
 
     def _blob(self, settings: Settings) -> bytes:

@@ -66,10 +66,12 @@ class WorkerRuntime:
         import qualitygate.pair_encoding  # noqa: F401
 
         pool = PreparePool(worker.prepare_processes, self.settings)
-        pool.start()
-        logger.info(
-            "%d prepare processes started for process %d", worker.prepare_processes, os.getpid()
-        )
+        if pool.start():
+            logger.info(
+                "%d prepare processes started for process %d",
+                worker.prepare_processes,
+                os.getpid(),
+            )
         return pool
 
     @cached_property
@@ -97,13 +99,14 @@ class WorkerRuntime:
         """The grading of flushed batches in this (pool) process, on the loaded model and
         the live config version (checked with one GET per batch): staged
         (``worker.pipeline``) so CPU work overlaps the forward pass, or in sequence."""
+        pool = self.prepare_pool  # first: it forks, best before the model has threads
         gate = self.live_gate()
         state = RedisWorkerState(self.publisher)
         grader = DeliveryGrader(gate, state, gate.settings, pass_through=pass_through)
         worker = self.settings.worker
         if worker.pipeline == "sequential":
             return grader
-        return StagedGrader(grader, worker.stage_items, worker.stage_depth, self.prepare_pool)
+        return StagedGrader(grader, worker.stage_items, worker.stage_depth, pool)
 
     def publish_undeliverable(self, deliveries: list[Delivery], dead: bool = False) -> None:
         """Error results for messages that never reach the pool (not JSON, not a task);

@@ -32,13 +32,15 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, TimeoutError
+from contextlib import closing
 from dataclasses import dataclass
 
+from qualitygate.errors import first_line
 from workers.batch import DeliveryGrader
-from workers.delivery import Delivery, Pending
+from workers.delivery import Delivery, Pending, Ready, Unprepared
 from workers.outbox import Outbox
-from workers.prepare_pool import BrokenProcessPool, PreparePool
+from workers.prepare_pool import CHUNK_TIMEOUT_S, BrokenProcessPool, PreparePool
 from workers.stages import StagePipeline
 
 logger = logging.getLogger("qualitygate.worker")
@@ -75,7 +77,9 @@ class StagedGrader:
         self.stage_s = {"prepare": 0.0, "forward": 0.0, "finish": 0.0}
         chunks: list[Chunk] = []
         pipeline = StagePipeline([self._forward, self._finish], self.stage_depth)
-        pipeline.run(self._prepared(deliveries, chunks))
+        # Closed however the pipeline ends, so chunks submitted ahead are cancelled at once.
+        with closing(self._prepared(deliveries, chunks)) as prepared:
+            pipeline.run(prepared)
         stage_ms = {name: round(s * 1000, 3) for name, s in self.stage_s.items()}
         self.grader.record(
             deliveries, [c.outbox for c in chunks], time.perf_counter() - started, stage_ms
@@ -114,7 +118,8 @@ class StagedGrader:
 
     def _made_in_pool(self, parts: Sequence[Sequence[Delivery]]) -> Iterator[Chunk]:
         """Chunks prepared by the pool, in order, at most ``pool.window`` submitted ahead;
-        a chunk whose prepare process died is prepared here instead."""
+        a chunk the pool cannot prepare (a process died, the pool was given up or hung, or
+        what it made could not come back) is prepared here instead."""
         assert self.pool is not None
         pool, grader = self.pool, self.grader
         upcoming = iter(parts)
@@ -122,20 +127,12 @@ class StagedGrader:
         try:
             while True:
                 while len(waiting) < pool.window and (part := next(upcoming, None)) is not None:
-                    try:
-                        waiting.append((part, pool.submit(grader.settings, part)))
-                    except BrokenProcessPool:  # given up: the rest is prepared here
-                        waiting.append((part, None))
+                    waiting.append((part, self._submit(part)))
                 if not waiting:
                     return
                 part, future = waiting.popleft()
-                if future is None:
-                    yield self._made_here(part)
-                    continue
-                try:
-                    outcomes = future.result()
-                except BrokenProcessPool:
-                    logger.error("a prepare process died; preparing %d messages here", len(part))
+                outcomes = self._outcomes(part, future)
+                if outcomes is None:
                     yield self._made_here(part)
                     continue
                 outbox = Outbox(grader.state)
@@ -144,6 +141,34 @@ class StagedGrader:
             for _, future in waiting:  # stopped early: what no process has begun is dropped
                 if future is not None:
                     future.cancel()
+
+    def _submit(self, part: Sequence[Delivery]) -> Future | None:
+        """The part's future, or None when the pool takes no work (given up, or broken)."""
+        assert self.pool is not None
+        if not self.pool.usable:
+            return None
+        try:
+            return self.pool.submit(self.grader.settings, part)
+        except Exception as exc:  # BrokenProcessPool, or a fork that failed (OSError)
+            logger.error("the prepare pool took no chunk (%s); preparing here", first_line(exc))
+            return None
+
+    def _outcomes(
+        self, part: Sequence[Delivery], future: Future | None
+    ) -> list[Ready | Unprepared] | None:
+        """What the pool made of ``part``; None when this thread must prepare it."""
+        assert self.pool is not None
+        if future is None:
+            return None
+        try:
+            return future.result(timeout=CHUNK_TIMEOUT_S)
+        except TimeoutError:
+            self.pool.give_up(f"no prepare process answered in {CHUNK_TIMEOUT_S:.0f} s")
+        except BrokenProcessPool:
+            logger.error("a prepare process died; preparing %d messages here", len(part))
+        except Exception as exc:  # what a process made could not come back (unpicklable)
+            logger.exception("the prepare pool failed a chunk (%s); preparing here", exc)
+        return None
 
     def _forward(self, chunk: Chunk) -> Chunk:
         started = time.perf_counter()

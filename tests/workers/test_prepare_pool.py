@@ -24,7 +24,7 @@ from qualitygate.pipeline import QualityGate
 from qualitygate.schemas import GradeResult, ModelInfo
 from qualitygate.scoring import RewardScorer
 from tests.support.worker_state import MemoryWorkerState
-from tests.support.workers import child_pids
+from tests.support.workers import child_pids, wait_for
 from workers import prepare_child, prepare_pool
 from workers.batch import DeliveryGrader
 from workers.delivery import Delivery, Unprepared
@@ -148,11 +148,14 @@ def test_a_killed_prepare_process_loses_nothing(
     victims = prepare_processes()
     assert len(victims) == 2
     os.kill(victims[0], signal.SIGKILL)
-    time.sleep(0.5)  # let the pool notice
+    # The pool sees it broken and ends its other process too.
+    wait_for(lambda: not prepare_processes(), 10, "the broken pool to end its processes")
     assert [comparable(r) for r in grade(settings, scorer, batch(), pool)] == expected
     assert pool.restarts == 1 and pool.usable
-    # The new processes serve the next batch.
-    assert [comparable(r) for r in grade(settings, scorer, batch(), pool)] == expected
+    # New processes serve the next batch: nothing is tokenized here.
+    counting = CountingScorer(scorer)
+    assert [comparable(r) for r in grade(settings, counting, batch(), pool)] == expected
+    assert counting.encoded == 0
     assert len(prepare_processes()) == 2
 
 
@@ -166,9 +169,41 @@ def test_a_pool_that_keeps_dying_is_given_up_and_the_thread_prepares(
     expected = [comparable(r) for r in grade(settings, scorer, batch(), None)]
     for victim in prepare_processes():
         os.kill(victim, signal.SIGKILL)
-    time.sleep(0.5)
-    assert [comparable(r) for r in grade(settings, scorer, batch(), pool)] == expected
+    wait_for(lambda: not prepare_processes(), 10, "the killed processes to go")
+    counting = CountingScorer(scorer)
+    assert [comparable(r) for r in grade(settings, counting, batch(), pool)] == expected
     assert not pool.usable
+    assert counting.encoded == len(TEXTS)  # this thread tokenized every item
+    assert prepare_processes() == []  # and no pool was forked again
+
+
+def test_a_pool_that_cannot_start_is_given_up(settings: Settings, tmp_path: Path) -> None:
+    missing = settings.model.model_copy(update={"name": str(tmp_path / "no-such-model")})
+    pool = PreparePool(1, settings.model_copy(update={"model": missing}))
+    assert pool.start() is False
+    assert not pool.usable
+    with pytest.raises(prepare_pool.BrokenProcessPool):
+        pool.submit(settings, batch()[:1])
+
+
+def test_chinese_items_with_a_converter_come_back_from_the_pool(
+    settings: Settings, scorer: RewardScorer, pool: PreparePool
+) -> None:
+    """The zh adapter's OpenCC converter cannot be pickled: it must not need to cross."""
+    from qualitygate.live import overlay_settings
+
+    converting = overlay_settings(
+        settings, {"languages": {"zh": {"traditional_to_simplified": True}}}
+    )
+    deliveries = [
+        Delivery("t-zh", {"id": "zh", "text": "這是一個關於天氣的簡短評論。", "language": "zh"})
+    ]
+    here = grade(converting, scorer, deliveries, None)
+    counting = CountingScorer(scorer)
+    pooled = grade(converting, counting, deliveries, pool)
+    assert [comparable(r) for r in pooled] == [comparable(r) for r in here]
+    assert pooled[0].status == "graded" and pooled[0].language == "zh"
+    assert counting.encoded == 0
 
 
 def test_prepare_processes_start_under_a_daemonic_parent(settings: Settings) -> None:
