@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from qualitygate.config import Settings
-from qualitygate.errors import InvalidItemError, QualityGateError
 from workers import metrics
 from workers.cache import answer_from_cache, cache_key_for
 from workers.delivery import (
@@ -26,7 +25,7 @@ from workers.delivery import (
     Ready,
     Unprepared,
     failure_for,
-    first_line,
+    prepare_delivery,
 )
 from workers.outbox import Outbox
 from workers.publish import Outgoing
@@ -107,24 +106,12 @@ class DeliveryGrader:
         outcomes: list[Pending | Outgoing] = []
         for delivery in deliveries:
             try:
-                outcomes.append(self._prepare(delivery))
+                ready = prepare_delivery(self.gate.preparer, delivery, self.pass_through)
             except self.pass_through:
                 self.state.commit([o for o in outcomes if isinstance(o, Outgoing)])
                 raise
-            except QualityGateError as error:
-                outcomes.append(failure_for(delivery, error, self.settings))
-            except Exception as exc:
-                logger.exception("preparing task %s failed", delivery.task_id)
-                error = QualityGateError(first_line(exc))
-                outcomes.append(failure_for(delivery, error, self.settings))
+            outcomes.append(self._from_ready(delivery, ready, keep_ids=False))
         return outcomes
-
-    def _prepare(self, delivery: Delivery) -> Pending:
-        if delivery.problem is not None:
-            raise InvalidItemError(delivery.problem)
-        prepared = self.gate.prepare(delivery.payload)
-        key = cache_key_for(prepared, self.gate.scorer.info, self.settings, self.state)
-        return Pending(delivery, prepared, key)
 
     def _from_ready(
         self, delivery: Delivery, outcome: Ready | Unprepared, keep_ids: bool
@@ -135,7 +122,8 @@ class DeliveryGrader:
             return failure_for(delivery, outcome.error, self.settings)
         prepared = outcome.prepared
         # This process's adapter for the language: the same config version's, and the one
-        # every other item of the language is calibrated with.
+        # every other item of the language is calibrated with (a prepare process's stays
+        # there).
         prepared.adapter = self.gate.adapter_for(prepared.language.code)
         key = cache_key_for(prepared, self.gate.scorer.info, self.settings, self.state)
         return Pending(delivery, prepared, key, token_ids=outcome.token_ids if keep_ids else None)

@@ -9,18 +9,19 @@ comes out.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qualitygate.config import Settings
-from qualitygate.errors import QualityGateError
+from qualitygate.errors import InvalidItemError, QualityGateError
 from qualitygate.protocol import item_id_of
 from qualitygate.schemas import GradeResult, echoable_metadata
 from workers.publish import Outgoing
 
 if TYPE_CHECKING:  # the main process must not import torch
-    from qualitygate.preparing import PreparedItem
+    from qualitygate.preparing import PreparedItem, Preparer
 
 # Exceptions that must reach the task instead of counting as a scoring crash, such as
 # Celery's SoftTimeLimitExceeded: the batch then goes back to the queue.
@@ -69,6 +70,24 @@ class Ready:
 
     prepared: PreparedItem
     token_ids: list[int] | None = None
+
+
+def prepare_delivery(
+    preparer: Preparer, delivery: Delivery, pass_through: PassThrough = ()
+) -> Ready | Unprepared:
+    """One delivery made ready, or the error its result gets: on the task's thread and in
+    a prepare process alike. A bug costs this item alone and brings its traceback;
+    ``pass_through`` (a soft time limit) is raised to the caller."""
+    try:
+        if delivery.problem is not None:
+            raise InvalidItemError(delivery.problem)
+        return Ready(preparer.prepare(delivery.payload))
+    except pass_through:
+        raise
+    except QualityGateError as error:
+        return Unprepared(error)
+    except Exception as exc:
+        return Unprepared(QualityGateError(first_line(exc)), bug=traceback.format_exc())
 
 
 def delivery_from(task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Delivery:

@@ -19,14 +19,12 @@ import os
 import pickle
 import signal
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from qualitygate.config import ModelSettings, Settings
-from qualitygate.errors import InvalidItemError, QualityGateError
 from qualitygate.preparing import Preparer
-from workers.delivery import Delivery, Ready, Unprepared, first_line
+from workers.delivery import Delivery, Ready, Unprepared, prepare_delivery
 
 if TYPE_CHECKING:  # the worker's main process imports this module: no torch there
     from qualitygate.pair_encoding import PairEncoder
@@ -74,18 +72,12 @@ def prepare_chunk(
 
 
 def _prepare_one(preparer: Preparer, delivery: Delivery) -> Ready | Unprepared:
-    try:
-        if delivery.problem is not None:
-            raise InvalidItemError(delivery.problem)
-        prepared = preparer.prepare(delivery.payload)
+    outcome = prepare_delivery(preparer, delivery)
+    if isinstance(outcome, Ready):
         # The grader sets its own adapter (``DeliveryGrader.admit_ready``); this one need not
         # cross, and cannot always (the zh adapter's OpenCC converter does not pickle).
-        prepared.adapter = None  # type: ignore[assignment]
-        return Ready(prepared)
-    except QualityGateError as error:
-        return Unprepared(error)
-    except Exception as exc:  # a bug costs this item, and the worker's log gets the traceback
-        return Unprepared(QualityGateError(first_line(exc)), bug=traceback.format_exc())
+        outcome.prepared.adapter = None  # type: ignore[assignment]
+    return outcome
 
 
 def _preparer_for(version: str, settings_blob: bytes) -> Preparer:

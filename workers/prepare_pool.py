@@ -75,9 +75,9 @@ class PreparePool:
         executor = self._current()
         pings = [executor.submit(prepare_child.ping) for _ in range(self.processes)]
         done, late = wait(pings, timeout=timeout_s)
-        failed = [f.exception() for f in done if f.exception() is not None]
+        failed = [error for error in (f.exception() for f in done) if error is not None]
         if late or failed:
-            why = f"{first_line(failed[0])}" if failed else f"no answer in {timeout_s:.0f} s"
+            why = first_line(failed[0]) if failed else f"no answer in {timeout_s:.0f} s"
             self.give_up(f"the prepare processes did not start ({why})")
             return False
         return True
