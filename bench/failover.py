@@ -25,17 +25,9 @@ from typing import Any
 
 from bench.common import machine_info, print_table, write_results
 from qualitygate.testmodel import make_test_model
-from tests.support.failover import one_failover
+from tests.support.failover import FAST_RECOVERY, one_failover
 from tests.support.sentinel import SentinelCluster
 from tests.support.workers import QueueNamespace, WorkerProcess
-
-FAST_RECOVERY = {
-    "QG_WORKER__VISIBILITY_TIMEOUT_S": "10",
-    "QG_WORKER__SOFT_TIME_LIMIT_S": "5",
-    "QG_WORKER__TIME_LIMIT_S": "8",
-    "QG_WORKER__REDELIVER_AFTER_S": "15",
-    "QG_WORKER__BATCH_SIZE": "8",
-}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -14,20 +14,11 @@ from typer.testing import CliRunner
 from qualitygate.cli import app
 from qualitygate.config import load_settings
 from qualitygate.redis_connect import connect
-from tests.support.failover import one_failover
+from tests.support.failover import FAST_RECOVERY, one_failover
 from tests.support.sentinel import SentinelCluster
 from tests.support.workers import QueueNamespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
-
-# Short enough that a message the dead master's queue state confused comes back in time.
-FAST_RECOVERY = {
-    "QG_WORKER__VISIBILITY_TIMEOUT_S": "10",
-    "QG_WORKER__SOFT_TIME_LIMIT_S": "5",
-    "QG_WORKER__TIME_LIMIT_S": "8",
-    "QG_WORKER__REDELIVER_AFTER_S": "15",
-    "QG_WORKER__BATCH_SIZE": "8",
-}
 
 
 def test_a_failover_loses_no_acknowledged_result_and_duplicates_none(

@@ -21,6 +21,16 @@ from qualitygate.config import Settings
 from tests.support.sentinel import SentinelCluster
 from tests.support.workers import wait_for
 
+# Worker settings short enough that a message the dead master's queue state confused comes
+# back in time: one failover's worth of redelivery within a test's patience.
+FAST_RECOVERY = {
+    "QG_WORKER__VISIBILITY_TIMEOUT_S": "10",
+    "QG_WORKER__SOFT_TIME_LIMIT_S": "5",
+    "QG_WORKER__TIME_LIMIT_S": "8",
+    "QG_WORKER__REDELIVER_AFTER_S": "15",
+    "QG_WORKER__BATCH_SIZE": "8",
+}
+
 
 @dataclass
 class Traffic:
