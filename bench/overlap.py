@@ -72,14 +72,15 @@ def shared_env(args: argparse.Namespace, model: str, run_id: str) -> dict[str, s
 
 def device_seconds(items: list[dict[str, Any]], shape: str) -> tuple[float, float]:
     """The double's total sleep for these items, and their mean token count, computed
-    here with the same preparing and tokenizing the worker does (on the CPU)."""
-    from qualitygate.pipeline import QualityGate
+    here with the same preparing and tokenizing the worker does (the tokenizer alone: the
+    model is not needed to count tokens)."""
+    from qualitygate.pair_encoding import PairEncoder
+    from qualitygate.preparing import Preparer
 
     settings = load_settings()
-    model = settings.model.model_copy(update={"device": "cpu", "dtype": "float32"})
-    gate = QualityGate.from_settings(settings.model_copy(update={"model": model}))
-    prepared = [gate.prepare(item) for item in items]
-    encoded = gate.scorer.encode_pairs([(p.prompt, p.text) for p in prepared])  # type: ignore[attr-defined]
+    preparer, encoder = Preparer(settings), PairEncoder.load(settings.model)
+    prepared = [preparer.prepare(item) for item in items]
+    encoded = encoder.encode_pairs([(p.prompt, p.text) for p in prepared])
     lengths = [len(ids) for ids in encoded]
     return sum(forward_seconds([n], SHAPES[shape]) for n in lengths), sum(lengths) / len(lengths)
 
